@@ -1,0 +1,101 @@
+/**
+ * The typed events every subsystem emits (ARCHITECTURE D9). One discriminated union on
+ * `type`; field names here are camelCase, the log sink maps them to stable snake_case.
+ * Add new events here, then teach the log sink (src/events/log-sink.ts) their level.
+ */
+
+/** VRRP states as keepalived names them. */
+export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+
+/** Why a VRRP instance changed state. */
+export type VrrpReason =
+  | 'startup'
+  | 'priority_owner'
+  | 'master_down_timer'
+  | 'higher_priority_advert'
+  | 'lower_priority_advert'
+  | 'priority_zero'
+  | 'preempt'
+  | 'tracker'
+  | 'tracker_recovered'
+  | 'sync_group'
+  | 'shutdown'
+  | 'config';
+
+/** A check outcome reason code (`ok` when the check passed). */
+export type CheckReason =
+  | 'ok' | 'timeout' | 'refused' | 'reset' | 'unreachable' | 'status' | 'digest_mismatch'
+  | 'tls_error' | 'body_too_large' | 'script_exit' | 'script_signal' | 'script_timeout'
+  | 'error';
+
+export type LvsdEvent =
+  | { type: 'daemon.started'; version: string; pid: number; configFile: string }
+  | { type: 'daemon.stopping'; reason: string }
+  | { type: 'daemon.stopped' }
+  | {
+      type: 'config.applied';
+      configFile: string;
+      /** 'startup' | 'sighup' | 'control' */
+      trigger: string;
+      /** Counts of added/removed/changed objects per kind, e.g. { instances: {added:1,...} }. */
+      summary: Record<string, { added: number; removed: number; changed: number }>;
+      warnings: string[];
+    }
+  | { type: 'config.rejected'; configFile: string; trigger: string; errors: string[] }
+  | {
+      type: 'vrrp.transition';
+      instance: string;
+      from: VrrpState;
+      to: VrrpState;
+      reason: VrrpReason;
+      priority: number;
+      masterAddress: string | null;
+    }
+  | { type: 'vrrp.priority'; instance: string; from: number; to: number; reason: string }
+  | { type: 'vrrp.tracker'; tracker: string; kind: 'script' | 'interface' | 'file'; up: boolean; detail: string }
+  | { type: 'vrrp.sync_group'; group: string; to: VrrpState; reason: VrrpReason; trigger: string }
+  | { type: 'vrrp.packet_dropped'; instance: string | null; reason: string; source: string }
+  | { type: 'vip.added'; address: string; dev: string; owner: 'core' | 'kernel'; instance: string | null }
+  | { type: 'vip.removed'; address: string; dev: string; owner: 'core' | 'kernel'; instance: string | null }
+  | {
+      type: 'script.result';
+      purpose: string;
+      command: string;
+      exitCode: number | null;
+      signal: string | null;
+      timedOut: boolean;
+      durationMs: number;
+    }
+  | {
+      type: 'check.result';
+      service: string;
+      real: string;
+      checker: string;
+      ok: boolean;
+      reason: CheckReason;
+      detail: string;
+      latencyMs: number;
+    }
+  | { type: 'real.up'; service: string; real: string; checker: string; reason: CheckReason; detail: string; latencyMs: number }
+  | { type: 'real.down'; service: string; real: string; checker: string; reason: CheckReason; detail: string; latencyMs: number }
+  | { type: 'real.weight'; service: string; real: string; from: number; to: number; reason: string }
+  | {
+      type: 'service.quorum';
+      service: string;
+      up: boolean;
+      aliveWeight: number;
+      quorum: number;
+      hysteresis: number;
+      sorryServer: string | null;
+    }
+  | { type: 'forward.started'; workers: number; interfaces: string[]; ring: string }
+  | { type: 'forward.stopped'; reason: string }
+  | { type: 'forward.error'; message: string }
+  | { type: 'control.request'; cmd: string; ok: boolean; code: string | null }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> };
+
+/** The event type names. */
+export type LvsdEventType = LvsdEvent['type'];
+
+/** The event of a given type. */
+export type EventOf<T extends LvsdEventType> = Extract<LvsdEvent, { type: T }>;
