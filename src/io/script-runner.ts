@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { ScriptCommand, ScriptUser } from '../model/types.js';
+import type { ScriptPort, ScriptResult } from './ports.js';
+
+const OUTPUT_LIMIT = 4096;
+/** Grace between SIGTERM and SIGKILL for a script that overran its timeout. */
+const KILL_GRACE_MS = 1000;
+
+/** Looks a user (and optional group) up in /etc/passwd and /etc/group; null when unknown. */
+export function resolveUser(u: ScriptUser): { uid: number; gid: number } | null {
+  const field = (file: string, name: string): string[] | null => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return null;
+    }
+    for (const line of text.split('\n')) {
+      const f = line.split(':');
+      if (f[0] === name) return f;
+    }
+    return null;
+  };
+  const pw = /^\d+$/.test(u.user) ? null : field('/etc/passwd', u.user);
+  const uid = pw ? Number(pw[2]) : /^\d+$/.test(u.user) ? Number(u.user) : NaN;
+  let gid = pw ? Number(pw[3]) : uid;
+  if (u.group) {
+    const gr = /^\d+$/.test(u.group) ? null : field('/etc/group', u.group);
+    gid = gr ? Number(gr[2]) : /^\d+$/.test(u.group) ? Number(u.group) : NaN;
+  }
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) return null;
+  return { uid, gid };
+}
+
+/**
+ * Runs scripts as child processes (no shell, as keepalived execs them), never blocking the
+ * event loop: the promise settles when the child exits or its timeout kills it.
+ */
+export class ChildScriptRunner implements ScriptPort {
+  private readonly defaultUser: ScriptUser | null;
+  constructor(defaultUser: ScriptUser | null = null) {
+    this.defaultUser = defaultUser;
+  }
+
+  run(
+    cmd: ScriptCommand,
+    opts: { timeoutMs: number; user?: ScriptUser | null; extraArgs?: readonly string[]; env?: Readonly<Record<string, string>> },
+  ): Promise<ScriptResult> {
+    const started = performance.now();
+    const user = opts.user ?? this.defaultUser;
+    const ids = user ? resolveUser(user) : null;
+    const fail = (spawnError: string): Promise<ScriptResult> =>
+      Promise.resolve({ exitCode: null, signal: null, timedOut: false, durationMs: 0, output: '', spawnError });
+    if (user && !ids) return fail(`unknown user ${user.user}${user.group ? `:${user.group}` : ''}`);
+    if (cmd.argv.length === 0) return fail('empty command');
+    return new Promise((resolve) => {
+      let output = '';
+      let timedOut = false;
+      let settled = false;
+      const child = spawn(cmd.argv[0]!, [...cmd.argv.slice(1), ...(opts.extraArgs ?? [])], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(opts.env ?? {}) },
+        ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+        detached: true, // own process group, so a timeout kills the script's children too
+      });
+      const collect = (b: Buffer) => {
+        if (output.length < OUTPUT_LIMIT) output += b.toString('utf8', 0, Math.min(b.length, OUTPUT_LIMIT - output.length));
+      };
+      child.stdout?.on('data', collect);
+      child.stderr?.on('data', collect);
+      const killGroup = (sig: NodeJS.Signals) => {
+        try {
+          if (child.pid) process.kill(-child.pid, sig);
+        } catch {
+          /* already gone */
+        }
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        killGroup('SIGTERM');
+        setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
+      }, Math.max(1, opts.timeoutMs));
+      timer.unref();
+      const finish = (r: Omit<ScriptResult, 'durationMs' | 'output' | 'timedOut'>) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ ...r, timedOut, durationMs: performance.now() - started, output });
+      };
+      child.on('error', (err) => finish({ exitCode: null, signal: null, spawnError: (err as NodeJS.ErrnoException).code ?? err.message }));
+      child.on('close', (code, signal) => finish({ exitCode: code, signal, spawnError: null }));
+    });
+  }
+}
