@@ -1,0 +1,112 @@
+/**
+ * The one place where events become log lines (ARCHITECTURE D9). Every line carries
+ * `event` (the event type) and the event's fields in snake_case; those names are stable —
+ * operators grep and alert on them. Levels: transitions and health changes are info/warn,
+ * per-check results are debug.
+ */
+import { pino, type Logger, type DestinationStream, type Level } from 'pino';
+import pretty from 'pino-pretty';
+import type { EventBus } from './bus.js';
+import type { LvsdEvent } from './types.js';
+
+/** Output format: JSON lines (default, for machines) or pino-pretty (for people). */
+export type LogFormat = 'json' | 'pretty';
+
+/** camelCase → snake_case (`masterAddress` → `master_address`). */
+export function snake(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** The pino level of an event. */
+export function levelOf(ev: LvsdEvent): Level {
+  switch (ev.type) {
+    case 'config.rejected':
+    case 'forward.error':
+      return 'error';
+    case 'real.down':
+    case 'vrrp.packet_dropped':
+      return ev.type === 'vrrp.packet_dropped' ? 'debug' : 'warn';
+    case 'vrrp.transition':
+      return ev.to === 'FAULT' ? 'warn' : 'info';
+    case 'service.quorum':
+      return ev.up ? 'info' : 'warn';
+    case 'script.result':
+      return ev.exitCode === 0 && !ev.timedOut ? 'debug' : 'warn';
+    case 'check.result':
+    case 'control.request':
+      return 'debug';
+    case 'log':
+      return ev.level;
+    default:
+      return 'info';
+  }
+}
+
+/** A one-line human summary of an event (pino's `msg`). */
+export function messageOf(ev: LvsdEvent): string {
+  switch (ev.type) {
+    case 'daemon.started': return `lvsd ${ev.version} started (pid ${ev.pid})`;
+    case 'daemon.stopping': return `lvsd stopping: ${ev.reason}`;
+    case 'daemon.stopped': return 'lvsd stopped';
+    case 'config.applied': return `config applied (${ev.trigger})`;
+    case 'config.rejected': return `config rejected (${ev.trigger}), running config kept: ${ev.errors.length} error(s)`;
+    case 'vrrp.transition': return `${ev.instance}: ${ev.from} -> ${ev.to} (${ev.reason}, priority ${ev.priority})`;
+    case 'vrrp.priority': return `${ev.instance}: priority ${ev.from} -> ${ev.to} (${ev.reason})`;
+    case 'vrrp.tracker': return `tracker ${ev.kind} ${ev.tracker} ${ev.up ? 'up' : 'down'}`;
+    case 'vrrp.sync_group': return `sync group ${ev.group} -> ${ev.to} (${ev.reason})`;
+    case 'vrrp.packet_dropped': return `VRRP packet from ${ev.source} dropped: ${ev.reason}`;
+    case 'vip.added': return `VIP ${ev.address} added on ${ev.dev} (${ev.owner})`;
+    case 'vip.removed': return `VIP ${ev.address} removed from ${ev.dev} (${ev.owner})`;
+    case 'script.result': return `${ev.purpose} script ${ev.timedOut ? 'timed out' : `exited ${ev.exitCode ?? ev.signal}`}`;
+    case 'check.result': return `${ev.service} ${ev.real} ${ev.checker}: ${ev.ok ? 'ok' : ev.reason}`;
+    case 'real.up': return `${ev.service} real ${ev.real} UP (${ev.checker}: ${ev.reason})`;
+    case 'real.down': return `${ev.service} real ${ev.real} DOWN (${ev.checker}: ${ev.reason}${ev.detail ? ` ${ev.detail}` : ''})`;
+    case 'real.weight': return `${ev.service} real ${ev.real} weight ${ev.from} -> ${ev.to} (${ev.reason})`;
+    case 'service.quorum': return `${ev.service} quorum ${ev.up ? 'gained' : 'lost'} (alive weight ${ev.aliveWeight}, quorum ${ev.quorum})`;
+    case 'forward.started': return `forwarding core started: ${ev.workers} worker(s) on ${ev.interfaces.join(',')}`;
+    case 'forward.stopped': return `forwarding core stopped: ${ev.reason}`;
+    case 'forward.error': return `forwarding core error: ${ev.message}`;
+    case 'control.request': return `control ${ev.cmd} ${ev.ok ? 'ok' : ev.code}`;
+    case 'log': return ev.msg;
+  }
+}
+
+/** The event's fields for the log line: `event` plus every field in snake_case. */
+export function fieldsOf(ev: LvsdEvent): Record<string, unknown> {
+  const out: Record<string, unknown> = { event: ev.type };
+  for (const [k, v] of Object.entries(ev)) {
+    if (k === 'type') continue;
+    if (ev.type === 'log' && (k === 'msg' || k === 'level')) continue;
+    if (ev.type === 'log' && k === 'fields' && v && typeof v === 'object') {
+      for (const [fk, fv] of Object.entries(v)) out[snake(fk)] = fv;
+      continue;
+    }
+    out[snake(k)] = v;
+  }
+  return out;
+}
+
+/** Creates the daemon's pino logger writing to dest (default stdout). */
+export function createLogger(opts: { format: LogFormat; level: Level; destination?: DestinationStream }): Logger {
+  const base = { level: opts.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
+  if (opts.format === 'pretty') {
+    const stream = pretty({
+      colorize: opts.destination ? false : process.stdout.isTTY,
+      sync: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname',
+      destination: opts.destination ?? 1,
+    });
+    return pino(base, stream);
+  }
+  return pino(base, opts.destination ?? pino.destination({ dest: 1, sync: true }));
+}
+
+/** Subscribes the logger to every event on the bus; returns the unsubscribe function. */
+export function attachLogSink(bus: EventBus, logger: Logger): () => void {
+  return bus.onAny((ev) => {
+    const level = levelOf(ev);
+    if (!logger.isLevelEnabled(level)) return; // no field building for disabled levels
+    logger[level](fieldsOf(ev), messageOf(ev));
+  });
+}

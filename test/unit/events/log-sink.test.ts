@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { EventBus } from '../../../src/events/bus.js';
+import { attachLogSink, createLogger } from '../../../src/events/log-sink.js';
+
+function sink() {
+  const lines: Record<string, unknown>[] = [];
+  const text: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) {
+        text.push(l);
+        try { lines.push(JSON.parse(l)); } catch { /* pretty */ }
+      }
+      cb();
+    },
+  });
+  return { stream, lines, text };
+}
+
+test('events become JSON lines with stable snake_case fields and levels', () => {
+  const s = sink();
+  const bus = new EventBus();
+  attachLogSink(bus, createLogger({ format: 'json', level: 'info', destination: s.stream }));
+  bus.emit({ type: 'vrrp.transition', instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master_down_timer', priority: 100, masterAddress: null });
+  bus.emit({ type: 'real.down', service: 'tcp:198.18.0.10:80', real: '198.18.1.1:80', checker: 'http#0', reason: 'status', detail: 'status 503', latencyMs: 3.2 });
+  bus.emit({ type: 'check.result', service: 's', real: 'r', checker: 'c', ok: true, reason: 'ok', detail: '', latencyMs: 1 });
+  bus.emit({ type: 'config.rejected', configFile: '/etc/lvsd.conf', trigger: 'sighup', errors: ['a.conf:3:5: x: bad'] });
+  assert.equal(s.lines.length, 3, 'debug-level check.result is not logged at info');
+  const [t, d, r] = s.lines as Array<Record<string, unknown>>;
+  assert.equal(t!.event, 'vrrp.transition');
+  assert.equal(t!.level, 30);
+  assert.equal(t!.master_address, null);
+  assert.equal(t!.msg, 'VI_1: BACKUP -> MASTER (master_down_timer, priority 100)');
+  assert.equal(d!.level, 40);
+  assert.equal(d!.latency_ms, 3.2);
+  assert.equal(d!.reason, 'status');
+  assert.equal(r!.level, 50);
+  assert.deepEqual(r!.errors, ['a.conf:3:5: x: bad']);
+  assert.ok(typeof t!.time === 'string');
+});
+
+test('pretty format is for people', () => {
+  const s = sink();
+  const bus = new EventBus();
+  attachLogSink(bus, createLogger({ format: 'pretty', level: 'info', destination: s.stream }));
+  bus.emit({ type: 'real.up', service: 'tcp:198.18.0.10:80', real: '198.18.1.1:80', checker: 'tcp#0', reason: 'ok', detail: '', latencyMs: 1 });
+  assert.match(s.text.join('\n'), /INFO.*real 198\.18\.1\.1:80 UP/);
+});
