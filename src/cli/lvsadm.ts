@@ -62,8 +62,9 @@ export function parseLvsadmArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     else if (a === '--json') json = true;
     else rest.push(a);
   }
-  const listing = rest.some((a) => ['-L', '-l', '--list'].includes(a));
-  const zero = rest.some((a) => ['-Z', '--zero'].includes(a));
+  const combined = (a: string, ch: string) => /^-[a-zA-Z]{2,}$/.test(a) && a.includes(ch);
+  const listing = rest.some((a) => ['-L', '-l', '--list'].includes(a) || combined(a, 'L') || combined(a, 'l'));
+  const zero = rest.some((a) => ['-Z', '--zero'].includes(a) || combined(a, 'Z'));
   if (listing || zero || (rest[0] && ['-c', '--connection', '--stats', '--rate', '--timeout', '-n', '--numeric'].includes(rest[0]))) {
     const flags = { numeric: false, stats: false, rate: false, timeout: false, connections: false, exact: false };
     for (const a of rest) {
