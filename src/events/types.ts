@@ -26,7 +26,9 @@ export type VrrpReason =
 export type CheckReason =
   | 'ok' | 'timeout' | 'refused' | 'reset' | 'unreachable' | 'status' | 'digest_mismatch'
   | 'tls_error' | 'body_too_large' | 'script_exit' | 'script_signal' | 'script_timeout'
-  | 'error';
+  | 'error'
+  /** A reload changed a real server's checkers and with them its state (real.up/real.down only). */
+  | 'config';
 
 export type LvsdEvent =
   | { type: 'daemon.started'; version: string; pid: number; configFile: string }
