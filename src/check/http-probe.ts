@@ -1,0 +1,228 @@
+/**
+ * HTTP_GET / SSL_GET through undici (keepalived check_http.c, check_ssl.c).
+ *
+ * - Every url is fetched on a fresh connection; all must pass, in order; the first failure
+ *   fails the attempt. No connection is reused between checks: the probe's undici Client
+ *   has `pipelining: 0` (keep-alive off: undici sends `connection: close` and closes the
+ *   socket after the response) and every request also asks `reset: true`.
+ * - The connection is made by our own connector: `connect_ip`/`connect_port`, `bindto` /
+ *   `bind_port` as the source, TLS without certificate verification (keepalived does not
+ *   verify either), SNI only with `enable_sni`, and no TLS session resumption (keepalived
+ *   does a full handshake every time, so a broken TLS stack is seen).
+ * - The request is keepalived's: `GET path`, `User-Agent: KeepAliveClient`, `Host:` the
+ *   url's or checker's virtualhost, else `ip:port` (`[v6]:port`). undici speaks HTTP/1.1
+ *   only, so `http_protocol 1.0` is sent as 1.1 with `Connection: close`.
+ * - Status must be in the url's ranges (`status 503` otherwise).
+ * - Digest: MD5 of the response body as keepalived's genhash computes it (check_http.c
+ *   http_process_response): the bytes after the header block, up to Content-Length when
+ *   one is given. keepalived's default request is HTTP/1.0, which servers never answer
+ *   chunked, so that is the de-chunked body undici hands us. The body read stops at
+ *   `maxBodyBytes`: with a digest that is a failure (`body_too_large`), without one the
+ *   rest is simply not read.
+ * - Every url must complete (connect, TLS, response headers and body) within
+ *   connect_timeout; keepalived applies connect_timeout to each I/O wait instead, which
+ *   lets a server that drips a byte at a time hold a check forever.
+ */
+import { createHash } from 'node:crypto';
+import { connect as netConnect, isIP, isIPv6, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { Client } from 'undici';
+import type { HttpChecker, HttpUrl } from '../model/types.js';
+import type { Probe, ProbeContext } from './probe.js';
+import { failed, passed, reasonOfError, type CheckOutcome } from './outcome.js';
+import { sourceOptions } from './source-address.js';
+
+/** keepalived's User-Agent (check_http.c request_template): servers' log filters know it. */
+export const CHECK_USER_AGENT = 'KeepAliveClient';
+
+/** True when code is inside one of the ranges (keepalived's status_code bitmap). */
+export function statusAccepted(code: number, ranges: HttpUrl['statusCodes']): boolean {
+  if (ranges.length === 0) return code >= 200 && code <= 299; // keepalived HTTP_DEFAULT_STATUS_CODE_MIN..MAX
+  for (const r of ranges) if (code >= r.min && code <= r.max) return true;
+  return false;
+}
+
+/** The Host header keepalived sends (check_http.c http_request_thread). */
+export function hostHeader(c: HttpChecker, url: HttpUrl): string {
+  const vhost = url.virtualhost ?? c.virtualhost;
+  if (vhost) return vhost;
+  return isIPv6(c.connectIp) ? `[${c.connectIp}]:${c.connectPort}` : `${c.connectIp}:${c.connectPort}`;
+}
+
+type Stage = 'connect' | 'response' | 'body';
+
+const ignore = (): void => undefined;
+
+/** Probe for `HTTP_GET` and `SSL_GET`. */
+export class HttpProbe implements Probe {
+  private readonly c: HttpChecker;
+  private readonly ctx: ProbeContext;
+  private client: Client | null = null;
+  private closed = false;
+  private readonly inflight = new Set<AbortController>();
+  /** Set by the connector when the current url's connection (and TLS handshake) is up. */
+  private connected = false;
+  private warned = false;
+  /** SNI for the url being fetched (enable_sni with a virtualhost that is a name). */
+  private servername: string | undefined;
+
+  constructor(checker: HttpChecker, ctx: ProbeContext) {
+    this.c = checker;
+    this.ctx = ctx;
+  }
+
+  private origin(): string {
+    const scheme = this.c.kind === 'ssl' ? 'https' : 'http';
+    const host = isIPv6(this.c.connectIp) ? `[${this.c.connectIp}]` : this.c.connectIp;
+    return `${scheme}://${host}:${this.c.connectPort}`;
+  }
+
+  /** undici Client with our connector; one per probe, keep-alive off (see file comment). */
+  private getClient(): Client {
+    if (this.client && !this.client.destroyed && !this.client.closed) return this.client;
+    const c = this.c;
+    const timeoutMs = c.timing.connectTimeoutMs;
+    const connector = (_opts: unknown, cb: (...args: [null, Socket] | [Error, null]) => void): Socket => {
+      const src = sourceOptions(c);
+      let sock: Socket;
+      let settled = false;
+      const settle = (err: Error | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(t);
+        if (err) {
+          sock.destroy();
+          cb(err, null);
+        } else {
+          this.connected = true;
+          cb(null, sock);
+        }
+      };
+      if (c.kind === 'ssl') {
+        const servername = this.servername;
+        sock = tlsConnect({
+          host: c.connectIp,
+          port: c.connectPort,
+          ...src,
+          rejectUnauthorized: false,
+          ...(servername ? { servername } : {}),
+          ALPNProtocols: ['http/1.1'],
+        });
+        sock.once('secureConnect', () => settle(null));
+      } else {
+        sock = netConnect({ host: c.connectIp, port: c.connectPort, ...src });
+        sock.once('connect', () => settle(null));
+      }
+      sock.setNoDelay(true);
+      sock.once('error', (err) => settle(err));
+      // The attempt deadline covers this too; this timer only frees the socket early.
+      const t = setTimeout(() => settle(Object.assign(new Error(`connect timeout ${timeoutMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' })), timeoutMs);
+      return sock;
+    };
+    this.client = new Client(this.origin(), {
+      connect: connector as never,
+      pipelining: 0,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      keepAliveTimeout: 1,
+    });
+    return this.client;
+  }
+
+  async run(): Promise<CheckOutcome> {
+    const c = this.c;
+    const clock = this.ctx.clock;
+    if (c.bindIf && !c.bindTo && !this.warned) {
+      this.warned = true;
+      this.ctx.warn(`bind_if ${c.bindIf}: SO_BINDTODEVICE is not available; binding to the interface's address instead`, { checker: c.key });
+    }
+    const started = clock.now();
+    if (c.urls.length === 0) return failed('error', 'no url to check', 0);
+    for (const url of c.urls) {
+      const o = await this.fetchUrl(url);
+      if (!o.ok) {
+        const detail = c.urls.length > 1 ? `GET ${url.path}: ${o.detail}` : o.detail;
+        return failed(o.reason as Exclude<CheckOutcome['reason'], 'ok'>, detail, clock.now() - started);
+      }
+    }
+    return passed(clock.now() - started);
+  }
+
+  private async fetchUrl(url: HttpUrl): Promise<CheckOutcome> {
+    const c = this.c;
+    const clock = this.ctx.clock;
+    const started = clock.now();
+    if (this.closed) return failed('error', 'checker stopped', 0);
+    const timeoutMs = c.timing.connectTimeoutMs;
+    const ac = new AbortController();
+    this.inflight.add(ac);
+    const at: { stage: Stage } = { stage: 'connect' };
+    let timedOut = false;
+    this.connected = false;
+    const vhost = url.virtualhost ?? c.virtualhost;
+    const name = vhost?.replace(/:\d+$/, '');
+    this.servername = c.kind === 'ssl' && c.sni && name && isIP(name) === 0 ? name : undefined;
+    const deadline = clock.setTimer(timeoutMs, () => {
+      timedOut = true;
+      if (at.stage === 'connect' && this.connected) at.stage = 'response';
+      ac.abort();
+    });
+    try {
+      const res = await this.getClient().request({
+        path: url.path,
+        method: 'GET',
+        headers: { host: hostHeader(c, url), 'user-agent': CHECK_USER_AGENT },
+        signal: ac.signal,
+        reset: true,
+      });
+      at.stage = 'body';
+      res.body.on('error', ignore); // we may destroy it early; its error is ours, not unhandled
+      if (!statusAccepted(res.statusCode, url.statusCodes)) {
+        res.body.destroy();
+        return failed('status', `status ${res.statusCode}`, clock.now() - started);
+      }
+      const md5 = url.digest ? createHash('md5') : null;
+      let bytes = 0;
+      let tooLarge = false;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        const room = c.maxBodyBytes - bytes;
+        bytes += chunk.length;
+        if (chunk.length > room) {
+          tooLarge = true;
+          break;
+        }
+        md5?.update(chunk);
+      }
+      if (tooLarge) {
+        res.body.destroy();
+        if (md5) return failed('body_too_large', `body over ${c.maxBodyBytes} bytes`, clock.now() - started);
+        return passed(clock.now() - started);
+      }
+      if (md5) {
+        const got = md5.digest('hex');
+        if (got !== url.digest!.toLowerCase()) return failed('digest_mismatch', `digest ${got} expected ${url.digest!.toLowerCase()}`, clock.now() - started);
+      }
+      return passed(clock.now() - started);
+    } catch (err) {
+      if (this.closed) return failed('error', 'checker stopped', clock.now() - started);
+      if (timedOut) {
+        const what = at.stage === 'connect' ? 'no connection' : at.stage === 'response' ? 'no response' : 'body incomplete';
+        return failed('timeout', `${what} within ${timeoutMs} ms`, clock.now() - started);
+      }
+      const r = reasonOfError(err);
+      return failed(r.reason, r.detail, clock.now() - started);
+    } finally {
+      deadline.cancel();
+      this.inflight.delete(ac);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const ac of this.inflight) ac.abort();
+    this.inflight.clear();
+    const cl = this.client;
+    this.client = null;
+    if (cl) cl.destroy().catch(() => undefined);
+  }
+}
