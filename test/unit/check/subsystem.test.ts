@@ -1,0 +1,332 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CheckSubsystem } from '../../../src/check/subsystem.js';
+import { recordingBus } from '../../../src/events/bus.js';
+import type { LvsdEvent } from '../../../src/events/types.js';
+import { ManualClock } from '../../../src/lib/clock.js';
+import { FakeScripts } from '../../../src/io/doubles.js';
+import { CommandRegistry } from '../../../src/control/registry.js';
+import type { VirtualServer } from '../../../src/model/types.js';
+import type { ChecksReport } from '../../../src/check/report.js';
+import { cmd, miscChecker, model, noChanges, realServer, tcpChecker, virtualServer } from './fixtures.js';
+import { FakeProbes, OK, REFUSED, S503, advance } from './probe-double.js';
+
+function setup(vss: VirtualServer[], opts: { verboseResults?: boolean } = {}) {
+  const clock = new ManualClock(0);
+  const { bus, events } = recordingBus();
+  const scripts = new FakeScripts();
+  const registry = new CommandRegistry();
+  const probes = new FakeProbes(clock);
+  const sub = new CheckSubsystem({ bus, clock, scripts, registry, probes: probes.factory, random: () => 0.5, ...opts });
+  const of = <T extends LvsdEvent['type']>(type: T) => events.filter((e) => e.type === type) as Array<Extract<LvsdEvent, { type: T }>>;
+  return { clock, bus, events, scripts, registry, probes, sub, of, m: model(vss) };
+}
+
+const T = { delayLoopMs: 1000, connectTimeoutMs: 200, retry: 1, delayBeforeRetryMs: 100 };
+
+test('a real server is up only when all its checkers are up; real.down names the checker and reason', async () => {
+  const tcp = tcpChecker('198.18.1.1', 80, T);
+  const misc = miscChecker('198.18.1.1', 80, '/bin/true', T);
+  const vs = virtualServer('198.18.0.10', 80, [realServer('198.18.1.1', 80, [tcp, misc], { notifyUp: cmd('/n/up'), notifyDown: cmd('/n/down') })]);
+  const { sub, probes, of, clock, scripts } = setup([vs]);
+  await sub.start(model([vs]));
+  await advance(clock, 50);
+  assert.deepEqual(sub.health(), [{ service: 'tcp:198.18.0.10:80', real: '198.18.1.1:80', up: true, weight: 1, inPool: true }]);
+
+  probes.set(misc.key, { ok: false, reason: 'script_exit', detail: 'exit 1', latencyMs: 4 });
+  await advance(clock, 1200); // check at 1000 fails, retry at ~1100 fails → down
+  const down = of('real.down');
+  assert.equal(down.length, 1);
+  assert.deepEqual(down[0], {
+    type: 'real.down', service: vs.key, real: '198.18.1.1:80', checker: misc.key, reason: 'script_exit', detail: 'exit 1', latencyMs: 4,
+  });
+  assert.deepEqual(sub.health()[0], { service: vs.key, real: '198.18.1.1:80', up: false, weight: 0, inPool: false });
+  assert.deepEqual(scripts.callsOf('/n/down').length, 1);
+
+  // the TCP checker failing too changes nothing more at the real-server level
+  probes.set(tcp.key, REFUSED);
+  await advance(clock, 1000);
+  assert.equal(of('real.down').length, 1);
+
+  probes.set(misc.key, OK);
+  await advance(clock, 1000);
+  assert.equal(of('real.up').length, 0, 'still down: the TCP checker is down');
+  probes.set(tcp.key, OK);
+  await advance(clock, 1000);
+  const up = of('real.up');
+  assert.equal(up.length, 1);
+  assert.equal(up[0]!.checker, tcp.key);
+  assert.equal(scripts.callsOf('/n/up').length, 1);
+  await sub.stop('shutdown');
+});
+
+test('check.result is emitted on changes only (first failure, another reason, verdict change), never in steady state', async () => {
+  const tcp = tcpChecker('198.18.1.1', 80, { ...T, retry: 2 });
+  const vs = virtualServer('198.18.0.10', 80, [realServer('198.18.1.1', 80, [tcp])]);
+  const { sub, probes, of, clock } = setup([vs]);
+  await sub.start(model([vs]));
+  await advance(clock, 10_000);
+  assert.equal(of('check.result').length, 1, 'only the first result (nothing before it)');
+  probes.set(tcp.key, (n) => (n % 2 ? REFUSED : S503));
+  await advance(clock, 1500);
+  const r = of('check.result').slice(1);
+  // attempt refused/503 alternate: each is a change; the third decides (verdict change carries it)
+  assert.ok(r.length >= 2);
+  assert.equal(r.at(-1)!.ok, false);
+  assert.equal(of('real.down').length, 1);
+  const before = of('check.result').length;
+  probes.set(tcp.key, REFUSED);
+  await advance(clock, 5000);
+  assert.ok(of('check.result').length - before <= 1, 'a steady failure is not repeated');
+  await sub.stop('shutdown');
+});
+
+test('verboseResults emits every attempt', async () => {
+  const tcp = tcpChecker('198.18.1.1', 80, T);
+  const vs = virtualServer('198.18.0.10', 80, [realServer('198.18.1.1', 80, [tcp])]);
+  const { sub, of, clock } = setup([vs], { verboseResults: true });
+  await sub.start(model([vs]));
+  await advance(clock, 4500);
+  assert.equal(of('check.result').length, 5);
+  await sub.stop('shutdown');
+});
+
+test('inhibit_on_failure keeps the server in the pool with weight 0 (real.weight), restores it on recovery', async () => {
+  const tcp = tcpChecker('198.18.1.1', 80, { ...T, retry: 0 });
+  const vs = virtualServer('198.18.0.10', 80, [realServer('198.18.1.1', 80, [tcp], { weight: 7, inhibitOnFailure: true })]);
+  const { sub, probes, of, clock } = setup([vs]);
+  await sub.start(model([vs]));
+  probes.set(tcp.key, REFUSED);
+  await advance(clock, 10);
+  assert.deepEqual(sub.health()[0], { service: vs.key, real: '198.18.1.1:80', up: false, weight: 0, inPool: true });
+  assert.deepEqual(of('real.weight').map((e) => [e.from, e.to, e.reason]), [[7, 0, 'inhibit_on_failure']]);
+  probes.set(tcp.key, OK);
+  await advance(clock, 1000);
+  assert.deepEqual(sub.health()[0], { service: vs.key, real: '198.18.1.1:80', up: true, weight: 7, inPool: true });
+  assert.deepEqual(of('real.weight').map((e) => [e.from, e.to, e.reason]), [[7, 0, 'inhibit_on_failure'], [0, 7, 'recovered']]);
+  await sub.stop('shutdown');
+});
+
+test('misc_dynamic: exit 2..255 sets weight exit−2, exit 0 keeps it, exit 1 fails; quorum counts the dynamic weight', async () => {
+  const misc = miscChecker('198.18.1.1', 80, '/chk', { ...T, retry: 0 }, { dynamic: true });
+  const vs = virtualServer('198.18.0.10', 80, [realServer('198.18.1.1', 80, [misc], { weight: 3 })], { quorum: 5 });
+  const { sub, probes, of, clock } = setup([vs]);
+  await sub.start(model([vs]));
+  assert.equal(sub.quorum()[0]!.quorumUp, false, 'weight 3 < quorum 5 at start');
+  probes.set(misc.key, { ok: true, reason: 'ok', detail: 'exit 12', latencyMs: 1, weight: 10 });
+  await advance(clock, 10);
+  assert.equal(sub.health()[0]!.weight, 10);
+  assert.deepEqual(of('real.weight').map((e) => [e.from, e.to, e.reason]), [[3, 10, 'misc_dynamic']]);
+  assert.equal(sub.quorum()[0]!.quorumUp, true);
+  assert.equal(sub.quorum()[0]!.aliveWeight, 10);
+  probes.set(misc.key, OK); // exit 0: weight unchanged
+  await advance(clock, 1000);
+  assert.equal(sub.health()[0]!.weight, 10);
+  probes.set(misc.key, { ok: true, reason: 'ok', detail: 'exit 2', latencyMs: 1, weight: 0 });
+  await advance(clock, 1000);
+  assert.equal(sub.health()[0]!.weight, 0);
+  assert.equal(sub.health()[0]!.up, true);
+  const q = of('service.quorum');
+  assert.deepEqual(q.map((e) => e.up), [false, true, false]);
+  await sub.stop('shutdown');
+});
+
+test('quorum with hysteresis, sorry server and quorum scripts (ipwrapper.c update_quorum_state)', async () => {
+  const t = { ...T, retry: 0 };
+  const reals = [1, 2, 3].map((i) => realServer(`198.18.1.${i}`, 80, [tcpChecker(`198.18.1.${i}`, 80, t)]));
+  const vs = virtualServer('198.18.0.10', 80, reals, {
+    quorum: 2,
+    hysteresis: 1,
+    quorumUp: cmd('/q/up'),
+    quorumDown: cmd('/q/down'),
+    sorryServer: { address: '198.18.0.99', port: 8080, method: 'NAT', inhibit: false },
+  });
+  const { sub, probes, of, clock, scripts } = setup([vs]);
+  await sub.start(model([vs]));
+  assert.equal(of('service.quorum').length, 0, 'starts with quorum (3 ≥ 2+1)');
+  const keys = reals.map((r) => r.checkers[0]!.key);
+  probes.set(keys[0]!, REFUSED);
+  probes.set(keys[1]!, REFUSED);
+  await advance(clock, 10);
+  assert.equal(sub.quorum()[0]!.quorumUp, true, '1 alive ≥ 2−1: kept');
+  probes.set(keys[2]!, REFUSED);
+  await advance(clock, 1000);
+  let q = of('service.quorum');
+  assert.equal(q.length, 1);
+  assert.deepEqual(q[0], { type: 'service.quorum', service: vs.key, up: false, aliveWeight: 0, quorum: 2, hysteresis: 1, sorryServer: '198.18.0.99:8080' });
+  assert.equal(scripts.callsOf('/q/down').length, 1);
+  assert.equal(sub.quorum()[0]!.sorryServer, '198.18.0.99:8080');
+  probes.set(keys[0]!, OK);
+  probes.set(keys[1]!, OK);
+  await advance(clock, 1000);
+  assert.equal(sub.quorum()[0]!.quorumUp, false, '2 alive < 2+1: still lost');
+  probes.set(keys[2]!, OK);
+  await advance(clock, 1000);
+  q = of('service.quorum');
+  assert.equal(q.length, 2);
+  assert.equal(q[1]!.up, true);
+  assert.equal(q[1]!.sorryServer, null);
+  assert.equal(scripts.callsOf('/q/up').length, 1);
+  await sub.stop('shutdown');
+});
+
+test('alpha: starts down, first success brings it up; a first failure still runs notify_down once', async () => {
+  const a = tcpChecker('198.18.1.1', 80, T);
+  const b = tcpChecker('198.18.1.2', 80, T);
+  const vs = virtualServer('198.18.0.10', 80, [
+    realServer('198.18.1.1', 80, [a], { alpha: true, notifyUp: cmd('/a/up') }),
+    realServer('198.18.1.2', 80, [b], { alpha: true, notifyDown: cmd('/b/down') }),
+  ]);
+  const { sub, probes, of, clock, scripts } = setup([vs]);
+  probes.set(b.key, REFUSED);
+  await sub.start(model([vs]));
+  assert.deepEqual(sub.health().map((h) => h.up), [false, false]);
+  assert.equal(of('service.quorum')[0]!.up, false, 'starts with quorum lost (all alpha)');
+  await advance(clock, 3000);
+  assert.deepEqual(sub.health().map((h) => h.up), [true, false]);
+  assert.deepEqual(of('real.up').map((e) => e.real), ['198.18.1.1:80']);
+  assert.equal(of('real.down').length, 0, 'never was up');
+  assert.equal(scripts.callsOf('/a/up').length, 1);
+  assert.equal(scripts.callsOf('/b/down').length, 1, 'notify_down once for the alpha server whose first check failed');
+  assert.equal(of('service.quorum').at(-1)!.up, true);
+  await sub.stop('shutdown');
+});
+
+test('ha_suspend: checks pause while the owning VRRP instance is not MASTER', async () => {
+  const tcp = tcpChecker('198.18.1.1', 80, T);
+  const vs = virtualServer('198.18.0.10', 80, [realServer('198.18.1.1', 80, [tcp])], { haSuspend: true, ownerInstance: 'VI_1' });
+  const other = tcpChecker('198.18.2.1', 80, T);
+  const vs2 = virtualServer('198.18.0.11', 80, [realServer('198.18.2.1', 80, [other])], { ownerInstance: 'VI_1' });
+  const { sub, probes, clock, bus } = setup([vs, vs2]);
+  await sub.start(model([vs, vs2]));
+  await advance(clock, 3000);
+  assert.equal(probes.runsOf(tcp.key).length, 0, 'suspended before any VRRP state is known');
+  assert.equal(probes.runsOf(other.key).length, 4, 'without ha_suspend checks run on BACKUP too');
+  assert.equal(sub.quorum()[0]!.suspended, true);
+  bus.emit({ type: 'vrrp.transition', instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master_down_timer', priority: 100, masterAddress: null });
+  await advance(clock, 2500);
+  assert.equal(probes.runsOf(tcp.key).length, 3);
+  bus.emit({ type: 'vrrp.transition', instance: 'VI_1', from: 'MASTER', to: 'BACKUP', reason: 'higher_priority_advert', priority: 100, masterAddress: '198.18.0.2' });
+  await advance(clock, 5000);
+  assert.equal(probes.runsOf(tcp.key).length, 3);
+  const rep = sub.report().services[0]!;
+  assert.equal(rep.suspended, true);
+  assert.equal(rep.reals[0]!.checkers[0]!.suspended, true);
+  await sub.stop('shutdown');
+});
+
+test('warmup: the first check at a random point in [0, warmup]', async () => {
+  const tcp = tcpChecker('198.18.1.1', 80, { ...T, warmupMs: 1000 });
+  const vs = virtualServer('198.18.0.10', 80, [realServer('198.18.1.1', 80, [tcp])]);
+  const { sub, probes, clock } = setup([vs]); // random() = 0.5
+  await sub.start(model([vs]));
+  await advance(clock, 2600);
+  assert.deepEqual(probes.runsOf(tcp.key), [500, 1500, 2500]);
+  await sub.stop('shutdown');
+});
+
+test('reload keeps state and history of unchanged checkers; timing-only changes migrate; changed ones restart', async () => {
+  const t = { ...T, retry: 0 };
+  const a = tcpChecker('198.18.1.1', 80, t);
+  const b = tcpChecker('198.18.1.2', 80, t);
+  const c = tcpChecker('198.18.1.3', 80, t);
+  const mk = (o: { bDelay?: number; cPort?: number; extra?: boolean } = {}) =>
+    virtualServer('198.18.0.10', 80, [
+      realServer('198.18.1.1', 80, [tcpChecker('198.18.1.1', 80, t)], { notifyDown: cmd('/a/down') }),
+      realServer('198.18.1.2', 80, [tcpChecker('198.18.1.2', 80, { ...t, delayLoopMs: o.bDelay ?? 1000 })]),
+      realServer('198.18.1.3', 80, [{ ...tcpChecker('198.18.1.3', o.cPort ?? 80, t), key: c.key }]),
+      ...(o.extra ? [realServer('198.18.1.4', 80, [tcpChecker('198.18.1.4', 80, t)], { alpha: true })] : []),
+    ]);
+  const { sub, probes, of, clock, scripts } = setup([mk()]);
+  probes.set(b.key, REFUSED);
+  probes.set(c.key, REFUSED);
+  await sub.start(model([mk()]));
+  await advance(clock, 2500); // checks at 0, 1000, 2000
+  assert.deepEqual(sub.health().map((h) => h.up), [true, false, false]);
+  const eventsBefore = of('real.up').length + of('real.down').length;
+  const attemptsBefore = sub.report().services[0]!.reals.map((r) => r.checkers[0]!.attempts);
+  assert.deepEqual(attemptsBefore, [3, 3, 3]);
+
+  // 1. the same config, rebuilt (new objects, equal content): nothing changes, nothing restarts
+  await sub.apply(model([mk()]), noChanges);
+  assert.deepEqual(probes.closed, []);
+  assert.deepEqual(sub.health().map((h) => h.up), [true, false, false]);
+  await advance(clock, 1000);
+  assert.deepEqual(sub.report().services[0]!.reals.map((r) => r.checkers[0]!.attempts), [4, 4, 4], 'history continues');
+  assert.equal(of('real.up').length + of('real.down').length, eventsBefore);
+
+  // 2. b's delay_loop changes (keepalived migrates timing); c's port changes (a new checker); d is added
+  probes.set(b.key, OK);
+  await sub.apply(model([mk({ bDelay: 300, cPort: 8080, extra: true })]), noChanges);
+  assert.deepEqual(probes.closed, [c.key], 'only the changed checker was replaced');
+  const rep = sub.report().services[0]!.reals;
+  assert.equal(rep[1]!.checkers[0]!.attempts, 4, 'b kept its history');
+  assert.equal(rep[2]!.checkers[0]!.attempts, 0, 'c starts over');
+  assert.equal(rep[2]!.up, true, 'a new non-alpha checker starts up');
+  assert.equal(of('real.up').at(-1)!.reason, 'config');
+  assert.equal(rep[3]!.up, false, 'a new alpha real server starts down');
+  const bRuns = probes.runsOf(b.key).length;
+  await advance(clock, 700);
+  assert.ok(probes.runsOf(b.key).length >= bRuns + 2, 'b now checks every 300 ms');
+  assert.equal(sub.health()[1]!.up, true);
+
+  // 3. a is removed: its checker stops, notify_down runs (it was alive)
+  await sub.apply(
+    model([virtualServer('198.18.0.10', 80, Object.values(mk({ bDelay: 300, cPort: 8080, extra: true }).realServers).slice(1))]),
+    noChanges,
+  );
+  assert.ok(probes.closed.includes(a.key));
+  assert.equal(scripts.callsOf('/a/down').length, 1);
+  assert.equal(sub.health().length, 3);
+
+  // 4. the whole service is removed
+  await sub.apply(model([]), noChanges);
+  assert.equal(sub.health().length, 0);
+  assert.ok(probes.closed.includes(b.key));
+  await sub.stop('shutdown');
+});
+
+test('`checks` control command: every real server with per-checker state; unknown service is a coded error', async () => {
+  const tcp = tcpChecker('198.18.1.1', 80, { ...T, retry: 0 });
+  const vs = virtualServer('198.18.0.10', 80, [realServer('198.18.1.1', 80, [tcp], { weight: 4 })]);
+  const { sub, probes, clock, registry } = setup([vs]);
+  await sub.start(model([vs]));
+  probes.set(tcp.key, S503);
+  await advance(clock, 100);
+  const spec = registry.get('checks');
+  assert.ok(spec);
+  const r = (await spec.handler({})) as ChecksReport;
+  const ck = r.services[0]!.reals[0]!.checkers[0]!;
+  assert.equal(r.services[0]!.service, vs.key);
+  assert.equal(r.services[0]!.reals[0]!.configuredWeight, 4);
+  assert.deepEqual(
+    { up: ck.up, lastOk: ck.lastOk, reason: ck.reason, detail: ck.detail, latencyMs: ck.latencyMs, consecutiveFail: ck.consecutiveFail, consecutiveOk: ck.consecutiveOk, target: ck.target },
+    { up: false, lastOk: false, reason: 'status', detail: 'status 503', latencyMs: 3, consecutiveFail: 1, consecutiveOk: 0, target: '198.18.1.1:80' },
+  );
+  assert.deepEqual(JSON.parse(JSON.stringify(r)), r, 'JSON-serialisable');
+  await assert.rejects(async () => spec.handler({ service: 'tcp:1.2.3.4:5' }), { code: 'ERR_CHECK_UNKNOWN_SERVICE' });
+  await assert.rejects(async () => spec.handler({ service: 5 }), { code: 'ERR_CONTROL_BAD_ARGS' });
+  await sub.stop('shutdown');
+  assert.equal(registry.get('checks'), undefined, 'stop unregisters the command');
+});
+
+test('stop: timers cancelled, probes closed; omega runs notify_down and quorum_down at exit', async () => {
+  const tcp = tcpChecker('198.18.1.1', 80, T);
+  const vs = virtualServer('198.18.0.10', 80, [realServer('198.18.1.1', 80, [tcp], { notifyDown: cmd('/x/down') })], {
+    omega: true,
+    quorumDown: cmd('/x/qdown'),
+  });
+  const plain = virtualServer('198.18.0.11', 80, [realServer('198.18.1.2', 80, [tcpChecker('198.18.1.2', 80, T)], { notifyDown: cmd('/y/down') })], {
+    quorumDown: cmd('/y/qdown'),
+  });
+  const { sub, probes, clock, scripts } = setup([vs, plain]);
+  await sub.start(model([vs, plain]));
+  await advance(clock, 100);
+  await sub.stop('shutdown');
+  assert.equal(clock.armed, 0);
+  assert.equal(probes.closed.length, 2);
+  assert.equal(scripts.callsOf('/x/down').length, 1);
+  assert.equal(scripts.callsOf('/x/qdown').length, 1);
+  assert.equal(scripts.callsOf('/x/down')[0]!.opts.timeoutMs, 1000);
+  assert.equal(scripts.callsOf('/y/down').length + scripts.callsOf('/y/qdown').length, 0, 'no omega: nothing at exit');
+});
