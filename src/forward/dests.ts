@@ -1,0 +1,108 @@
+/**
+ * Real servers as one worker's forwarding core holds them: the scheduler's `Dest` plus what
+ * the hot path needs (address words, next-hop MAC, egress interface, method) and IPVS's
+ * bookkeeping (available, thresholds). Connections refer to a dest by its id (index into
+ * DestTable.list); a dest removed from the config stays in the table, unavailable, until its
+ * last connection is gone (IPVS's dest trash, ip_vs_ctl.c ip_vs_trash_put_dest).
+ */
+import type { Dest } from './schedulers/types.js';
+
+/** Forwarding method codes stored in connections (IP_VS_CONN_F_MASQ, _DROUTE, _TUNNEL, FULLNAT). */
+export const M_NAT = 0;
+export const M_DR = 1;
+export const M_TUN = 2;
+export const M_FNAT = 3;
+export const METHOD_NAMES = ['Masq', 'Route', 'Tunnel', 'FullNat'] as const;
+
+/** A real server of one service in one worker. */
+export class CoreDest implements Dest {
+  /** Position in the service's dest list (config order). */
+  index: number;
+  readonly key: string;
+  readonly addr4: number;
+  readonly addr6: Uint8Array | null;
+  readonly port: number;
+  weight = 0;
+  activeConns = 0;
+  inactiveConns = 0;
+  persistConns = 0;
+  overloaded = false;
+
+  /** Slot in DestTable.list (what connections store). */
+  id = -1;
+  /** Owning service id. */
+  svc = -1;
+  /** Address as four words (IPv4: w0 only). */
+  readonly w0: number;
+  readonly w1: number;
+  readonly w2: number;
+  readonly w3: number;
+  readonly fam: 4 | 6;
+  /** M_* code. */
+  method: number;
+  /** IP_VS_DEST_F_AVAILABLE: in the service's list (not removed by config or health). */
+  available = true;
+  /** Configured weight (before health). */
+  configWeight: number;
+  upperThreshold = 0;
+  lowerThreshold = 0;
+  /** Next hop: egress interface slot (-1 unknown) and MAC (hi 16 bits, lo 32 bits); macKnown false = unresolved. */
+  ifSlot = -1;
+  macHi = 0;
+  macLo = 0;
+  macKnown = false;
+  /** Set by the pipeline when a frame was dropped for lack of a MAC; the worker asks for resolution and clears it. */
+  needNeighbour = false;
+  /** Stats slot in the shared counters (-1 = none). */
+  statsSlot = -1;
+  /** This dest is a service's sorry server, not one of its real servers. */
+  sorry = false;
+
+  constructor(o: { index: number; key: string; fam: 4 | 6; words: readonly number[]; addr6: Uint8Array | null; port: number; weight: number; method: number }) {
+    this.index = o.index;
+    this.key = o.key;
+    this.fam = o.fam;
+    this.w0 = o.words[0]! >>> 0;
+    this.w1 = o.words[1]! >>> 0;
+    this.w2 = o.words[2]! >>> 0;
+    this.w3 = o.words[3]! >>> 0;
+    this.addr4 = o.fam === 4 ? this.w0 : 0;
+    this.addr6 = o.addr6;
+    this.port = o.port;
+    this.weight = o.weight;
+    this.configWeight = o.weight;
+    this.method = o.method;
+  }
+
+  /** ip_vs_dest_totalconns(). */
+  get totalConns(): number {
+    return this.activeConns + this.inactiveConns;
+  }
+
+  /** Connections (and templates) still referring to this dest. */
+  get refs(): number {
+    return this.activeConns + this.inactiveConns + this.persistConns;
+  }
+}
+
+/** Every dest of one worker, by id; ids of dests with no references left are reused. */
+export class DestTable {
+  readonly list: (CoreDest | null)[] = [];
+  private readonly free: number[] = [];
+
+  add(d: CoreDest): number {
+    const id = this.free.length ? this.free.pop()! : this.list.length;
+    d.id = id;
+    this.list[id] = d;
+    return id;
+  }
+
+  /** Frees d's id once nothing refers to it; returns true when freed. */
+  release(d: CoreDest): boolean {
+    if (d.refs > 0 || d.id < 0) return false;
+    this.list[d.id] = null;
+    this.free.push(d.id);
+    d.id = -1;
+    return true;
+  }
+}
