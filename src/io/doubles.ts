@@ -85,13 +85,13 @@ export class FakeNetlink implements NetlinkPort {
     for (const fn of [...this.neighSubs]) fn(v);
   }
 
-  /** Removes a neighbour entry; fires onNeighbourChange with state 'failed'. */
+  /** Removes a neighbour entry; fires onNeighbourChange with state 'failed' and no MAC (as RtNetlink reports deletions). */
   removeNeighbour(ifname: string, address: string): void {
     const k = `${ifname}|${canonicalIp(address) ?? address}`;
     const v = this.neighs.get(k);
     if (!v) return;
     this.neighs.delete(k);
-    for (const fn of [...this.neighSubs]) fn({ ...v, state: 'failed' });
+    for (const fn of [...this.neighSubs]) fn({ ...v, mac: '', state: 'failed' });
   }
 
   /** Makes the next call of `op` reject with err (once). */
