@@ -46,12 +46,16 @@ function frames(tx: TxBatch, n: number, dst: string, src: string, opts: { len?: 
       tx.buf.set([198, 18, 4, 1, 198, 18, 4, 2], o + 26);
       tx.buf[o + 34] = 0x10 + (flow >> 8); tx.buf[o + 35] = flow & 255; tx.buf[o + 36] = 0x00; tx.buf[o + 37] = 0x35;
       tx.buf[o + 38] = 0; tx.buf[o + 39] = len - 34;
-      tx.buf.writeUInt32BE((opts.start ?? 0) + i, o + 42);
+      put32(tx.buf, o + 42, (opts.start ?? 0) + i);
     } else {
       tx.buf[o + 12] = 0x88; tx.buf[o + 13] = 0xb5;
-      tx.buf.writeUInt32BE((opts.start ?? 0) + i, o + 14);
+      put32(tx.buf, o + 14, (opts.start ?? 0) + i);
     }
   }
+}
+
+function put32(b: Uint8Array, o: number, v: number): void {
+  new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(o, v);
 }
 
 function sendAll(s: PacketSocket, n: number): number {
