@@ -71,8 +71,6 @@ export type VrrpDropReason =
   | 'mcast_unicast_mismatch'
   /** Unicast source is not a configured peer (`check_unicast_src`). */
   | 'unicast_src'
-  /** The packet is our own (looped back). */
-  | 'own_packet'
   /** Received while the instance ignores adverts (FAULT, INIT, STOP). */
   | 'not_running';
 
@@ -80,7 +78,7 @@ export type VrrpDropReason =
 export const DROP_REASONS: readonly VrrpDropReason[] = [
   'truncated', 'bad_ip_header', 'length', 'ip_length', 'ttl', 'version', 'type', 'unknown_vrid', 'checksum',
   'auth_type_invalid', 'auth_type_mismatch', 'auth_failure', 'advert_interval', 'addr_count', 'addr_list',
-  'mcast_unicast_mismatch', 'unicast_src', 'own_packet', 'not_running',
+  'mcast_unicast_mismatch', 'unicast_src', 'not_running',
 ];
 
 /** A decoded advert (fields as on the wire, intervals converted to ms). */
