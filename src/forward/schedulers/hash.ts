@@ -57,81 +57,86 @@ export function hsiphashKey(k0: number, k1: number): HsiphashKey {
   };
 }
 
-// The four 64-bit lanes, as module-level hi/lo words: one SipRound mutates them in place.
-let v0h = 0, v0l = 0, v1h = 0, v1l = 0, v2h = 0, v2l = 0, v3h = 0, v3l = 0;
-
-/** include/linux/siphash.h SIPHASH_PERMUTATION (one SipRound) on the module lanes. */
-function sipRound(): void {
-  let lo: number, hi: number, t: number;
-  // v0 += v1
-  lo = (v0l + v1l) >>> 0;
-  v0h = (v0h + v1h + (lo < v0l ? 1 : 0)) >>> 0;
-  v0l = lo;
-  // v1 = rol64(v1, 13)
-  hi = ((v1h << 13) | (v1l >>> 19)) >>> 0;
-  lo = ((v1l << 13) | (v1h >>> 19)) >>> 0;
-  // v1 ^= v0
-  v1h = (hi ^ v0h) >>> 0;
-  v1l = (lo ^ v0l) >>> 0;
-  // v0 = rol64(v0, 32)
-  t = v0h; v0h = v0l; v0l = t;
-  // v2 += v3
-  lo = (v2l + v3l) >>> 0;
-  v2h = (v2h + v3h + (lo < v2l ? 1 : 0)) >>> 0;
-  v2l = lo;
-  // v3 = rol64(v3, 16)
-  hi = ((v3h << 16) | (v3l >>> 16)) >>> 0;
-  lo = ((v3l << 16) | (v3h >>> 16)) >>> 0;
-  // v3 ^= v2
-  v3h = (hi ^ v2h) >>> 0;
-  v3l = (lo ^ v2l) >>> 0;
-  // v0 += v3
-  lo = (v0l + v3l) >>> 0;
-  v0h = (v0h + v3h + (lo < v0l ? 1 : 0)) >>> 0;
-  v0l = lo;
-  // v3 = rol64(v3, 21)
-  hi = ((v3h << 21) | (v3l >>> 11)) >>> 0;
-  lo = ((v3l << 21) | (v3h >>> 11)) >>> 0;
-  // v3 ^= v0
-  v3h = (hi ^ v0h) >>> 0;
-  v3l = (lo ^ v0l) >>> 0;
-  // v2 += v1
-  lo = (v2l + v1l) >>> 0;
-  v2h = (v2h + v1h + (lo < v2l ? 1 : 0)) >>> 0;
-  v2l = lo;
-  // v1 = rol64(v1, 17)
-  hi = ((v1h << 17) | (v1l >>> 15)) >>> 0;
-  lo = ((v1l << 17) | (v1h >>> 15)) >>> 0;
-  // v1 ^= v2
-  v1h = (hi ^ v2h) >>> 0;
-  v1l = (lo ^ v2l) >>> 0;
-  // v2 = rol64(v2, 32)
-  t = v2h; v2h = v2l; v2l = t;
+/**
+ * lib/siphash.c `hsiphash(&v, sizeof(u32), key)` on a 64-bit kernel: SipHash-1-3 of the
+ * 4 little-endian bytes of `v`, returning the low 32 bits of `(v0^v1)^(v2^v3)`
+ * (HPREAMBLE(4); `b |= v` for the 4 trailing bytes; HPOSTAMBLE: one compression round,
+ * three finalization rounds).
+ */
+export function hsiphash32(v: number, key: HsiphashKey): number {
+  return hsiphashMod(v >>> 16, v & 0xffff, key, 0x100000000);
 }
 
 /**
- * lib/siphash.c `hsiphash(&v, sizeof(u32), key)` on a 64-bit kernel: SipHash-1-3 of the
- * 4 little-endian bytes of `v`, returning the low 32 bits of `(v0^v1)^(v2^v3)`.
- * (HPREAMBLE(4); `b |= v` for the 4 trailing bytes; HPOSTAMBLE.)
+ * `hsiphash(v) % m` without allocating: `v` comes in as two 16-bit halves and the result is
+ * below `m`, so with `m` < 2^30 nothing crosses a call boundary as a boxed heap number. The
+ * lanes live in locals for the same reason. Measured with the allocation test in
+ * test/unit/forward/schedulers/registry.test.ts: a u32 argument, a u32 result or lanes in
+ * module-level `let`s each cost about 9 bytes per mh pick (900 KB per 100,000 picks).
  */
-export function hsiphash32(v: number, key: HsiphashKey): number {
-  // HPREAMBLE(len = 4); every lane word is kept unsigned for the carry test in sipRound()
-  v0h = (C0H ^ key.k0h) >>> 0; v0l = (C0L ^ key.k0l) >>> 0;
-  v1h = (C1H ^ key.k1h) >>> 0; v1l = (C1L ^ key.k1l) >>> 0;
-  v2h = (C2H ^ key.k0h) >>> 0; v2l = (C2L ^ key.k0l) >>> 0;
-  v3h = (C3H ^ key.k1h) >>> 0; v3l = (C3L ^ key.k1l) >>> 0;
+export function hsiphashMod(vHi16: number, vLo16: number, key: HsiphashKey, m: number): number {
+  const v = ((vHi16 << 16) | vLo16) >>> 0;
+  // HPREAMBLE(len = 4). Every word is kept unsigned, for the carry test `lo < a`.
+  let v0h = (C0H ^ key.k0h) >>> 0, v0l = (C0L ^ key.k0l) >>> 0;
+  let v1h = (C1H ^ key.k1h) >>> 0, v1l = (C1L ^ key.k1l) >>> 0;
+  let v2h = (C2H ^ key.k0h) >>> 0, v2l = (C2L ^ key.k0l) >>> 0;
+  let v3h = (C3H ^ key.k1h) >>> 0, v3l = (C3L ^ key.k1l) >>> 0;
   // b = (len << 56) | le32(v)
   const bh = 0x04000000;
   const bl = v >>> 0;
-  // HPOSTAMBLE
-  v3h = (v3h ^ bh) >>> 0; v3l = (v3l ^ bl) >>> 0;
-  sipRound();
-  v0h = (v0h ^ bh) >>> 0; v0l = (v0l ^ bl) >>> 0;
-  v2l = (v2l ^ 0xff) >>> 0;
-  sipRound();
-  sipRound();
-  sipRound();
-  return (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+  v3h = (v3h ^ bh) >>> 0;
+  v3l = (v3l ^ bl) >>> 0;
+  let lo: number, hi: number, t: number;
+  for (let round = 0; round < 4; round++) {
+    if (round === 1) {
+      // between the compression round and the finalization rounds
+      v0h = (v0h ^ bh) >>> 0;
+      v0l = (v0l ^ bl) >>> 0;
+      v2l = (v2l ^ 0xff) >>> 0;
+    }
+    // SIPHASH_PERMUTATION (include/linux/siphash.h)
+    // v0 += v1
+    lo = (v0l + v1l) >>> 0;
+    v0h = (v0h + v1h + (lo < v0l ? 1 : 0)) >>> 0;
+    v0l = lo;
+    // v1 = rol64(v1, 13); v1 ^= v0
+    hi = ((v1h << 13) | (v1l >>> 19)) >>> 0;
+    lo = ((v1l << 13) | (v1h >>> 19)) >>> 0;
+    v1h = (hi ^ v0h) >>> 0;
+    v1l = (lo ^ v0l) >>> 0;
+    // v0 = rol64(v0, 32)
+    t = v0h; v0h = v0l; v0l = t;
+    // v2 += v3
+    lo = (v2l + v3l) >>> 0;
+    v2h = (v2h + v3h + (lo < v2l ? 1 : 0)) >>> 0;
+    v2l = lo;
+    // v3 = rol64(v3, 16); v3 ^= v2
+    hi = ((v3h << 16) | (v3l >>> 16)) >>> 0;
+    lo = ((v3l << 16) | (v3h >>> 16)) >>> 0;
+    v3h = (hi ^ v2h) >>> 0;
+    v3l = (lo ^ v2l) >>> 0;
+    // v0 += v3
+    lo = (v0l + v3l) >>> 0;
+    v0h = (v0h + v3h + (lo < v0l ? 1 : 0)) >>> 0;
+    v0l = lo;
+    // v3 = rol64(v3, 21); v3 ^= v0
+    hi = ((v3h << 21) | (v3l >>> 11)) >>> 0;
+    lo = ((v3l << 21) | (v3h >>> 11)) >>> 0;
+    v3h = (hi ^ v0h) >>> 0;
+    v3l = (lo ^ v0l) >>> 0;
+    // v2 += v1
+    lo = (v2l + v1l) >>> 0;
+    v2h = (v2h + v1h + (lo < v2l ? 1 : 0)) >>> 0;
+    v2l = lo;
+    // v1 = rol64(v1, 17); v1 ^= v2
+    hi = ((v1h << 17) | (v1l >>> 15)) >>> 0;
+    lo = ((v1l << 17) | (v1h >>> 15)) >>> 0;
+    v1h = (hi ^ v2h) >>> 0;
+    v1l = (lo ^ v2l) >>> 0;
+    // v2 = rol64(v2, 32)
+    t = v2h; v2h = v2l; v2l = t;
+  }
+  return ((v0l ^ v1l ^ v2l ^ v3l) >>> 0) % m;
 }
 
 /** `ntohl(addr_fold)` of a flow's source address (the key of sh and mh). */

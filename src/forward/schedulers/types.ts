@@ -10,7 +10,10 @@ import type { SchedulerFlags, SchedulerName } from '../../model/types.js';
  * updates them in place; the scheduler only reads them.
  */
 export interface Dest {
-  /** Position in the service's dest list (config order); ties go to the lowest index. */
+  /**
+   * Position in the service's dest list (config order). Schedulers do not break ties by it:
+   * they walk the kernel's list order, newest dest first (see ./dest-list.ts).
+   */
   readonly index: number;
   /** Model key `ip:port`. */
   readonly key: string;

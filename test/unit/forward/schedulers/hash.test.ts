@@ -2,40 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { foldAddr6, hash32, hsiphash32, hsiphashKey } from '../../../../src/forward/schedulers/hash.js';
 import { parseIPv6 } from '../../../../src/lib/ip.js';
-import { seeded } from './helpers.js';
-
-// Naive reference SipHash-c-d over BigInt, following the SipHash paper (Aumasson & Bernstein)
-// literally: 64-bit lanes, little-endian message words, (len mod 256) << 56 in the last word.
-const MASK = (1n << 64n) - 1n;
-const rotl = (x: bigint, b: bigint) => ((x << b) | (x >> (64n - b))) & MASK;
-function sipHashRef(key0: bigint, key1: bigint, msg: Uint8Array, c: number, d: number): bigint {
-  let v0 = 0x736f6d6570736575n ^ key0;
-  let v1 = 0x646f72616e646f6dn ^ key1;
-  let v2 = 0x6c7967656e657261n ^ key0;
-  let v3 = 0x7465646279746573n ^ key1;
-  const round = () => {
-    v0 = (v0 + v1) & MASK; v1 = rotl(v1, 13n); v1 ^= v0; v0 = rotl(v0, 32n);
-    v2 = (v2 + v3) & MASK; v3 = rotl(v3, 16n); v3 ^= v2;
-    v0 = (v0 + v3) & MASK; v3 = rotl(v3, 21n); v3 ^= v0;
-    v2 = (v2 + v1) & MASK; v1 = rotl(v1, 17n); v1 ^= v2; v2 = rotl(v2, 32n);
-  };
-  const whole = msg.length - (msg.length % 8);
-  for (let o = 0; o < whole; o += 8) {
-    let m = 0n;
-    for (let i = 7; i >= 0; i--) m = (m << 8n) | BigInt(msg[o + i]!);
-    v3 ^= m;
-    for (let i = 0; i < c; i++) round();
-    v0 ^= m;
-  }
-  let b = BigInt(msg.length & 0xff) << 56n;
-  for (let i = msg.length - 1; i >= whole; i--) b |= BigInt(msg[i]!) << BigInt(8 * (i - whole));
-  v3 ^= b;
-  for (let i = 0; i < c; i++) round();
-  v0 ^= b;
-  v2 ^= 0xffn;
-  for (let i = 0; i < d; i++) round();
-  return v0 ^ v1 ^ v2 ^ v3;
-}
+import { seeded, sipHashRef } from './helpers.js';
 
 test('reference SipHash-2-4 matches the published test vectors', () => {
   // Key 00 01 .. 0f (SipHash paper, Appendix A, and the reference vectors.h)

@@ -89,3 +89,47 @@ export function tally(s: Scheduler, count: number, flowOf: (i: number) => FlowKe
   }
   return out;
 }
+
+// Naive reference SipHash-c-d over BigInt, following the SipHash paper (Aumasson & Bernstein)
+// literally: 64-bit lanes, little-endian message words, (len mod 256) << 56 in the last word.
+const MASK = (1n << 64n) - 1n;
+const rotl = (x: bigint, b: bigint) => ((x << b) | (x >> (64n - b))) & MASK;
+export function sipHashRef(key0: bigint, key1: bigint, msg: Uint8Array, c: number, d: number): bigint {
+  let v0 = 0x736f6d6570736575n ^ key0;
+  let v1 = 0x646f72616e646f6dn ^ key1;
+  let v2 = 0x6c7967656e657261n ^ key0;
+  let v3 = 0x7465646279746573n ^ key1;
+  const round = () => {
+    v0 = (v0 + v1) & MASK; v1 = rotl(v1, 13n); v1 ^= v0; v0 = rotl(v0, 32n);
+    v2 = (v2 + v3) & MASK; v3 = rotl(v3, 16n); v3 ^= v2;
+    v0 = (v0 + v3) & MASK; v3 = rotl(v3, 21n); v3 ^= v0;
+    v2 = (v2 + v1) & MASK; v1 = rotl(v1, 17n); v1 ^= v2; v2 = rotl(v2, 32n);
+  };
+  const whole = msg.length - (msg.length % 8);
+  for (let o = 0; o < whole; o += 8) {
+    let m = 0n;
+    for (let i = 7; i >= 0; i--) m = (m << 8n) | BigInt(msg[o + i]!);
+    v3 ^= m;
+    for (let i = 0; i < c; i++) round();
+    v0 ^= m;
+  }
+  let b = BigInt(msg.length & 0xff) << 56n;
+  for (let i = msg.length - 1; i >= whole; i--) b |= BigInt(msg[i]!) << BigInt(8 * (i - whole));
+  v3 ^= b;
+  for (let i = 0; i < c; i++) round();
+  v0 ^= b;
+  v2 ^= 0xffn;
+  for (let i = 0; i < d; i++) round();
+  return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/** The 64-bit kernel's hsiphash of a u32 (4 LE bytes), by the reference: SipHash-1-3 truncated. */
+export function hsiphashRef(v: number, k: bigint): number {
+  const bytes = new Uint8Array([v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24]);
+  return Number(sipHashRef(k, k, bytes, 1, 3) & 0xffffffffn);
+}
+
+/** The kernel's hash_32(v, bits), by BigInt arithmetic. */
+export function hash32Ref(v: number, bits: number): number {
+  return Number(((BigInt(v >>> 0) * 0x61c88647n) & 0xffffffffn) >> BigInt(32 - bits));
+}
