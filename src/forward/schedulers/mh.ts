@@ -21,7 +21,7 @@
  * A 32-bit kernel uses HalfSipHash instead and builds a different (equally valid) table.
  */
 import { DestList } from './dest-list.js';
-import { destAddrFold, hashableSrcPort, hsiphash32, hsiphashKey, srcAddrFold } from './hash.js';
+import { destAddrFold, hashableSrcPort, hsiphashKey, hsiphashMod, srcAddrFold } from './hash.js';
 import { gcd } from './wrr.js';
 import type { Dest, FlowKey, Scheduler, SchedulerModule, SchedulerOptions } from './types.js';
 
@@ -94,8 +94,8 @@ export class MaglevHashing implements Scheduler {
     for (let i = 0; i < n; i++) {
       const d = dests[i]!;
       const v = (d.port + destAddrFold(d)) >>> 0;
-      perm[i] = hsiphash32(v, MH_HASH1) % MH_TAB_SIZE;
-      skip[i] = (hsiphash32(v, MH_HASH2) % (MH_TAB_SIZE - 1)) + 1;
+      perm[i] = hsiphashMod(v >>> 16, v & 0xffff, MH_HASH1, MH_TAB_SIZE);
+      skip[i] = hsiphashMod(v >>> 16, v & 0xffff, MH_HASH2, MH_TAB_SIZE - 1) + 1;
       const w = lw.get(d.key)!;
       turns[i] = Math.floor(w / g) >> rshift || (w !== 0 ? 1 : 0);
     }
@@ -129,7 +129,8 @@ export class MaglevHashing implements Scheduler {
   pick(flow: FlowKey, _nowMs: number): Dest | null {
     const addr = srcAddrFold(flow);
     const port = this.usePort ? hashableSrcPort(flow) : 0;
-    const ihash = hsiphash32((port + addr) >>> 0, MH_HASH1) % MH_TAB_SIZE;
+    let v = (port + addr) >>> 0;
+    const ihash = hsiphashMod(v >>> 16, v & 0xffff, MH_HASH1, MH_TAB_SIZE);
     const first = this.lookup[ihash]!;
     if (first < 0) return null;
     let d = this.dests[first]!;
@@ -138,7 +139,8 @@ export class MaglevHashing implements Scheduler {
     // ip_vs_mh_get_fallback: "loop around the table starting from ihash"
     for (let offset = 0; offset < MH_TAB_SIZE; offset++) {
       const roffset = (offset + ihash) % MH_TAB_SIZE;
-      const at = this.lookup[hsiphash32((roffset + port + addr) >>> 0, MH_HASH1) % MH_TAB_SIZE]!;
+      v = (roffset + port + addr) >>> 0;
+      const at = this.lookup[hsiphashMod(v >>> 16, v & 0xffff, MH_HASH1, MH_TAB_SIZE)]!;
       if (at < 0) break;
       d = this.dests[at]!;
       if (d.weight > 0 && !d.overloaded) return d;
