@@ -68,16 +68,20 @@ class Xoshiro128 {
    * by Lemire's method: high word of n × u32, rejecting the biased low words.
    */
   below(n: number): number {
+    // n × u32 < 2^53: exact in a double. Split with floor, not `%` (a float modulo, which
+    // made a 64-dest pick 3× slower in bench/schedulers.ts).
     let mult = n * this.nextU32();
-    let low = mult % 0x100000000;
+    let high = Math.floor(mult / 0x100000000);
+    let low = mult - high * 0x100000000;
     if (low < n) {
       const bound = (0x100000000 - n) % n;
       while (low < bound) {
         mult = n * this.nextU32();
-        low = mult % 0x100000000;
+        high = Math.floor(mult / 0x100000000);
+        low = mult - high * 0x100000000;
       }
     }
-    return Math.floor(mult / 0x100000000);
+    return high;
   }
 
   private nextU32(): number {
