@@ -19,6 +19,7 @@
 import type { Tuple } from './packet.js';
 import { ExpiryWheel } from './expiry-wheel.js';
 import type { CoreDest } from './dests.js';
+import { overloadAfterBind, overloadAfterUnbind } from './schedulers/dest-load.js';
 
 /** Words per record. */
 export const STRIDE = 21;
@@ -281,7 +282,7 @@ export class ConnTable {
     this.insertKey(this.hashOf(r, KEY_IN), (r << 1) + 1);
     if (hashOut) this.insertKey(this.hashOf(r, KEY_OUT), ((r << 1) | 1) + 1);
     dest.inactiveConns++;
-    if (dest.upperThreshold !== 0 && dest.totalConns >= dest.upperThreshold) dest.overloaded = true;
+    overloadAfterBind(dest, dest.upperThreshold);
     this.conns++;
     this.wheel.schedule(r, deadline);
   }
@@ -355,7 +356,7 @@ export class ConnTable {
       if (dest) {
         if (fl & F_INACTIVE) dest.inactiveConns--;
         else dest.activeConns--;
-        unbindThresholds(dest);
+        overloadAfterUnbind(dest, dest.upperThreshold, dest.lowerThreshold);
       }
     }
     e[o + FLAGS] = 0;
@@ -385,16 +386,5 @@ export class ConnTable {
   forEach(fn: (r: number) => void): void {
     const e = this.e;
     for (let r = 0; r < this.capacity; r++) if (e[r * STRIDE + FLAGS]! & F_INUSE) fn(r);
-  }
-}
-
-/** ip_vs_unbind_dest's overload clearing. */
-function unbindThresholds(d: CoreDest): void {
-  if (d.lowerThreshold !== 0) {
-    if (d.totalConns < d.lowerThreshold) d.overloaded = false;
-  } else if (d.upperThreshold !== 0) {
-    if (d.totalConns * 4 < d.upperThreshold * 3) d.overloaded = false;
-  } else {
-    d.overloaded = false;
   }
 }

@@ -57,6 +57,14 @@ export class CoreDest implements Dest {
   statsSlot = -1;
   /** This dest is a service's sorry server, not one of its real servers. */
   sorry = false;
+  /** Health as the checks report it (alpha real servers start down). */
+  healthUp = true;
+  /** Dynamic weight from a check (misc_dynamic); null = the configured weight. */
+  weightOverride: number | null = null;
+  /** keepalived inhibit_on_failure: down = weight 0 instead of removal. */
+  inhibitOnFailure = false;
+  /** Its forwarding method is implemented (TUN/FNAT are not yet). */
+  supported = true;
 
   constructor(o: { index: number; key: string; fam: 4 | 6; words: readonly number[]; addr6: Uint8Array | null; port: number; weight: number; method: number }) {
     this.index = o.index;

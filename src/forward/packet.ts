@@ -34,7 +34,10 @@ export const TCP_RST = 0x04;
 export const TCP_PSH = 0x08;
 export const TCP_ACK = 0x10;
 
-/** Parse outcome: what kind of frame it is, or why it is bad. Index into PARSE_REASONS. */
+/**
+ * Parse outcome: what kind of frame it is, or why it is bad. Index into PARSE_REASONS.
+ * From P_BAD_IHL to P_IPV6_EXT_UNSAFE the tuple's addresses are valid.
+ */
 export const P_OK_IP = 0;
 export const P_OK_ARP = 1;
 export const P_OTHER_ETHERTYPE = 2;
@@ -165,11 +168,7 @@ function parseIPv4(p: PacketView, b: Uint8Array, l3: number, end: number): numbe
   if (l3 + 20 > end) return P_TRUNC_L3;
   const vihl = b[l3]!;
   if (vihl >> 4 !== 4) return P_BAD_VERSION;
-  const hl = (vihl & 15) << 2;
-  if (hl < 20) return P_BAD_IHL;
-  const tot = u16(b, l3 + 2);
-  if (hl > tot) return P_BAD_IHL;
-  if (l3 + tot > end) return P_BAD_TOTAL_LEN;
+  // Addresses first: the pipeline decides what a bad packet becomes by its destination.
   const t = p.t;
   const dv = p.dv;
   t.fam = 4;
@@ -181,6 +180,11 @@ function parseIPv4(p: PacketView, b: Uint8Array, l3: number, end: number): numbe
   t.dport = 0;
   const proto = b[l3 + 9]!;
   t.proto = proto;
+  const hl = (vihl & 15) << 2;
+  if (hl < 20) return P_BAD_IHL;
+  const tot = u16(b, l3 + 2);
+  if (hl > tot) return P_BAD_IHL;
+  if (l3 + tot > end) return P_BAD_TOTAL_LEN;
   p.l3HdrLen = hl;
   p.ipLen = tot;
   p.l4 = l3 + hl;
@@ -193,8 +197,6 @@ function parseIPv4(p: PacketView, b: Uint8Array, l3: number, end: number): numbe
 function parseIPv6(p: PacketView, b: Uint8Array, l3: number, end: number): number {
   if (l3 + 40 > end) return P_TRUNC_L3;
   if (b[l3]! >> 4 !== 6) return P_BAD_VERSION;
-  const plen = u16(b, l3 + 4);
-  if (l3 + 40 + plen > end) return P_BAD_TOTAL_LEN;
   const t = p.t;
   const dv = p.dv;
   t.fam = 6;
@@ -202,6 +204,9 @@ function parseIPv6(p: PacketView, b: Uint8Array, l3: number, end: number): numbe
   t.d0 = dv.getUint32(l3 + 24); t.d1 = dv.getUint32(l3 + 28); t.d2 = dv.getUint32(l3 + 32); t.d3 = dv.getUint32(l3 + 36);
   t.sport = 0;
   t.dport = 0;
+  t.proto = b[l3 + 6]!;
+  const plen = u16(b, l3 + 4);
+  if (l3 + 40 + plen > end) return P_BAD_TOTAL_LEN;
   p.ipLen = 40 + plen;
   let nh = b[l3 + 6]!;
   let o = l3 + 40;

@@ -47,6 +47,8 @@ export interface L4Spec {
   ack?: number;
   /** TCP flags as letters: S A F R P. */
   flags?: string;
+  /** TCP window (default 65535). */
+  window?: number;
   payload?: number[];
   /** ICMP type/code and the 4 bytes after the checksum (id/seq, or unused/mtu). */
   type?: number;
@@ -88,7 +90,7 @@ function buildL4(l4: L4Spec, src: number[], dst: number[], v6: boolean): { bytes
   let hdr: number[];
   let csumOff: number;
   if (proto === 6) {
-    hdr = [...be16(l4.sport ?? 0), ...be16(l4.dport ?? 0), ...be32(l4.seq ?? 0), ...be32(l4.ack ?? 0), 0x50, flagsByte(l4.flags), ...be16(65535), 0, 0, 0, 0];
+    hdr = [...be16(l4.sport ?? 0), ...be16(l4.dport ?? 0), ...be32(l4.seq ?? 0), ...be32(l4.ack ?? 0), 0x50, flagsByte(l4.flags), ...be16(l4.window ?? 65535), 0, 0, 0, 0];
     csumOff = 16;
   } else if (proto === 17) {
     hdr = [...be16(l4.sport ?? 0), ...be16(l4.dport ?? 0), ...be16(8 + payload.length), 0, 0];

@@ -1,0 +1,1175 @@
+/**
+ * The forwarding pipeline of one worker: a linear path per frame, in the order of dpvs's
+ * `__dp_vs_in` / Linux ip_vs_in():
+ *
+ *   parse → (ARP → responder) → dst MAC ours? → ICMP (echo/ND → responder; errors → relay)
+ *   → connection lookup (either direction) → [reply: TCP OUTPUT state, method.outbound]
+ *   → [client: dest gone → expire (expire_nodest_conn); SYN on TIME_WAIT/CLOSE → reuse]
+ *   → miss: service lookup (fwmark rules, VIP:port, VIP:0) → TCP needs a SYN
+ *   → persistence template / scheduler → new connection → TCP INPUT state → method.inbound
+ *
+ * Pure and synchronous: time comes in as a tick number, frames as (buffer, offset, length),
+ * and the result is an action plus `outIf/outOff/outLen` describing the frame to send
+ * (rewritten in place, or built in the scratch area of the same buffer). No allocation and
+ * no string keys on the per-packet path; configuration, health and claims arrive through
+ * methods called between batches.
+ */
+import type { CoreVip, ForwardMethod, Model, RealServer, VirtualServer } from '../model/types.js';
+import { formatIPv4, formatIPv6 } from '../lib/ip.js';
+import { parseMac } from '../lib/mac.js';
+import { A_DROP, A_IGNORE, A_TX } from './actions.js';
+import {
+  ConnTable, STRIDE, C0, V0, D0, PORTS_CV, PORTS_D, FLAGS, SVC, DEST, DEADLINE, CONTROL, MAC_HI, MAC_LO,
+  F_V6, F_TEMPLATE, F_INACTIVE, F_NOOUTPUT, F_METHOD_SHIFT, F_METHOD_MASK, KEY_OUT,
+} from './conn-table.js';
+import { CoreDest, DestTable, METHOD_NAMES } from './dests.js';
+import { KeyMap } from './key-map.js';
+import { macHiAt, macLoAt, macParts, setMacs } from './l2.js';
+import {
+  PacketView, parseFrame, Tuple, P_OK_IP, P_OK_ARP, P_OTHER_ETHERTYPE, P_BAD_IHL, P_IPV6_EXT_UNSAFE,
+  IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, TCP_SYN, TCP_RST, VIRTIO_NET_HDR_F_DATA_VALID,
+} from './packet.js';
+import { DIR_INPUT, DIR_OUTPUT, sES, sTW, sCL, tcpNextState, tcpTimeoutsS, TCP_STATE_NAMES } from './proto/tcp.js';
+import { UDP_DEFAULT_TIMEOUT_S } from './proto/udp.js';
+import { arpReply, echoReply, icmpPortUnreachable, neighbourAdvert, tcpReset } from './responder.js';
+import { createScheduler } from './schedulers/index.js';
+import { createPersistenceKey, persistenceServiceOf, persistenceTemplateKey } from './schedulers/persistence-key.js';
+import type { FlowKey } from './schedulers/types.js';
+import { ServiceIndex, ServiceRt, compileFwmarkRules, maskWords, textWords } from './services.js';
+import { GLOBAL_COUNTERS, S_ACTIVE, S_CONNS, S_INACTIVE, S_INBYTES, S_INPKTS, S_OUTBYTES, S_OUTPKTS, S_PERSIST, STAT_STRIDE, gIndex, localStats, type GlobalCounter, type StatsRegion } from './stats.js';
+import { getXmit, methodCode, xmitByCode } from './xmit/index.js';
+import { PARSE_REASONS } from './packet.js';
+
+export { A_DROP, A_IGNORE, A_TX } from './actions.js';
+
+/** Bytes reserved per frame built in the scratch area. */
+export const SCRATCH_FRAME = 2048;
+
+/** An interface the core receives and sends on. */
+export interface IfaceSpec {
+  readonly name: string;
+  /** 6 bytes or text. */
+  readonly mac: Uint8Array | string;
+  /** Frames carry a virtio_net_hdr (PACKET_VNET_HDR). */
+  readonly vnet: boolean;
+  /** Connected networks (the interface's addresses), for choosing a real server's egress. */
+  readonly nets: readonly { readonly address: string; readonly prefixLen: number }[];
+}
+
+/** An interface at run time. */
+export interface IfaceRt {
+  readonly slot: number;
+  readonly name: string;
+  readonly macHi: number;
+  readonly macLo: number;
+  readonly vnet: boolean;
+  readonly nets: readonly { fam: 4 | 6; n: number[]; m: number[] }[];
+}
+
+/** Options of a pipeline. */
+export interface PipelineOptions {
+  /** Connection table records. */
+  readonly capacity: number;
+  /** Tick length (connection timeouts are kept in ticks). Default 100 ms. */
+  readonly tickMs?: number;
+  readonly seed?: number;
+  /** Uniform [0,1) source for schedulers (twos). */
+  readonly random?: () => number;
+  readonly wheelSlots?: number;
+  /** Shared counters region; a private one by default. */
+  readonly stats?: StatsRegion;
+  /** Generated ICMP errors per second (kernel icmp_msgs_per_sec) and burst. */
+  readonly icmpPerS?: number;
+  readonly icmpBurst?: number;
+}
+
+/** Stats slots assigned by the main thread: service key → slot, `svcKey|realKey` → slot. */
+export interface StatsSlots {
+  readonly svc: Readonly<Record<string, number>>;
+  readonly dest: Readonly<Record<string, number>>;
+}
+
+/** Health of a real server as the checks see it. */
+export interface RealHealth {
+  readonly up: boolean;
+  /** Dynamic weight (misc_dynamic); undefined = the configured weight. */
+  readonly weight?: number;
+}
+
+/** A trace answer (lvsadm trace): where a new flow would go and why. */
+export interface TraceResult {
+  readonly flow: string;
+  readonly service: string | null;
+  readonly matchedBy: 'fwmark' | 'address' | 'port-zero' | null;
+  readonly fwmark: number;
+  readonly serviceActive: boolean;
+  readonly existingConnection: { readonly state: string; readonly dest: string; readonly expiresInS: number } | null;
+  readonly persistence: { readonly template: string; readonly hit: boolean; readonly dest: string | null } | null;
+  readonly scheduler: string | null;
+  readonly dest: string | null;
+  readonly method: ForwardMethod | null;
+  readonly reason: string;
+}
+
+/** One row of the connection listing (ipvsadm -L -c). */
+export interface ConnRow {
+  readonly proto: string;
+  readonly expireS: number;
+  readonly state: string;
+  readonly source: string;
+  readonly virtual: string;
+  readonly destination: string;
+  readonly template: boolean;
+  readonly method: string;
+}
+
+interface MutableFlow {
+  family: 'ipv4' | 'ipv6';
+  srcAddr4: number;
+  srcAddr6: Uint8Array | null;
+  srcPort: number;
+  dstAddr4: number;
+  dstAddr6: Uint8Array | null;
+  dstPort: number;
+  proto: number;
+}
+
+function wordsToBytes(out: Uint8Array, w0: number, w1: number, w2: number, w3: number): Uint8Array {
+  const ws = [w0, w1, w2, w3];
+  for (let i = 0; i < 4; i++) {
+    const w = ws[i]!;
+    out[i * 4] = w >>> 24; out[i * 4 + 1] = (w >>> 16) & 255; out[i * 4 + 2] = (w >>> 8) & 255; out[i * 4 + 3] = w & 255;
+  }
+  return out;
+}
+
+function bytesToWords(b: Uint8Array): [number, number, number, number] {
+  const w = (i: number) => ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+  return [w(0), w(4), w(8), w(12)];
+}
+
+/** Text of an address held as words. */
+export function wordsText(fam: number, w0: number, w1: number, w2: number, w3: number): string {
+  return fam === 4 ? formatIPv4(w0) : formatIPv6(wordsToBytes(new Uint8Array(16), w0, w1, w2, w3));
+}
+
+function endpoint(fam: number, addr: string, port: number): string {
+  return fam === 4 ? `${addr}:${port}` : `[${addr}]:${port}`;
+}
+
+/** The forwarding pipeline of one worker. */
+export class Pipeline {
+  readonly p = new PacketView();
+  readonly conns: ConnTable;
+  readonly destTable = new DestTable();
+  ifaces: IfaceRt[] = [];
+  private ifaceByName = new Map<string, number>();
+  services: (ServiceRt | null)[] = [];
+  private svcByKey = new Map<string, ServiceRt>();
+  private index = new ServiceIndex();
+  private vips = new KeyMap(16);
+  private vipClaimed = new Uint8Array(0);
+  private vipIf = new Int32Array(0);
+  private vipList: CoreVip[] = [];
+  private claimedAddrs = new Set<string>();
+  private claimedInstances = new Set<string>();
+  private neighbours = new Map<string, { hi: number; lo: number }>();
+  private trash: CoreDest[] = [];
+  private tcpTicks = new Int32Array(11);
+  private udpTicks = 3000;
+  readonly tickMs: number;
+  stats: StatsRegion;
+  private g: Float64Array;
+  private readonly random: () => number;
+  /** Current tick (set by process/advance). */
+  now = 0;
+  // Output of the last process() call.
+  outIf = -1;
+  outOff = 0;
+  outLen = 0;
+  private inOff = 0;
+  private inLen = 0;
+  private inIf = -1;
+  // Scratch area for frames the core builds (same buffer as the frames).
+  private scratchStart = 0;
+  private scratchEnd = 0;
+  private scratchPos = 0;
+  /** Set when some dest needs neighbour resolution (the worker reads and clears it). */
+  needNeighbour = false;
+  private readonly it = new Tuple();
+  private readonly flow: MutableFlow = { family: 'ipv4', srcAddr4: 0, srcAddr6: null, srcPort: 0, dstAddr4: 0, dstAddr6: null, dstPort: 0, proto: 0 };
+  private readonly src6 = new Uint8Array(16);
+  private readonly dst6 = new Uint8Array(16);
+  private readonly pkey = createPersistenceKey();
+  /** Template record chosen by the last schedule() (-1 none). */
+  private tmpl = -1;
+  private icmpTokens: number;
+  private readonly icmpPerTick: number;
+  private readonly icmpBurst: number;
+  private lastIcmpTick = 0;
+  /** Problems met applying the model (unsupported method, bad range); for the subsystem to report. */
+  problems: string[] = [];
+
+  constructor(o: PipelineOptions) {
+    this.tickMs = o.tickMs ?? 100;
+    this.conns = new ConnTable({ capacity: o.capacity, seed: o.seed, wheelSlots: o.wheelSlots });
+    this.conns.dests = this.destTable.list;
+    this.stats = o.stats ?? localStats();
+    this.g = this.stats.global;
+    let x = (o.seed ?? 0x9e3779b9) >>> 0 || 1;
+    this.random = o.random ?? (() => {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      return x / 4294967296;
+    });
+    this.icmpBurst = o.icmpBurst ?? 50;
+    this.icmpPerTick = ((o.icmpPerS ?? 1000) * this.tickMs) / 1000;
+    this.icmpTokens = this.icmpBurst;
+    this.setTimeouts(0, 0, 0);
+  }
+
+  // ───────────────────────────── configuration ─────────────────────────────
+
+  /** Interfaces, in slot order. Call before applyModel. */
+  setInterfaces(specs: readonly IfaceSpec[]): void {
+    this.ifaces = specs.map((s, slot) => {
+      const mac = typeof s.mac === 'string' ? parseMac(s.mac) : s.mac;
+      if (!mac) throw new RangeError(`bad MAC for ${s.name}`);
+      const { hi, lo } = macParts(mac);
+      const nets: { fam: 4 | 6; n: number[]; m: number[] }[] = [];
+      for (const n of s.nets) {
+        const a = textWords(n.address);
+        if (!a) continue;
+        const m = maskWords(a.fam, n.prefixLen);
+        nets.push({ fam: a.fam, m, n: a.w.map((w, i) => (w & m[i]!) >>> 0) });
+      }
+      return { slot, name: s.name, macHi: hi, macLo: lo, vnet: s.vnet, nets };
+    });
+    this.ifaceByName = new Map(this.ifaces.map((i) => [i.name, i.slot]));
+    for (const d of this.destTable.list) if (d) d.ifSlot = this.routeFor(d.fam, d.w0, d.w1, d.w2, d.w3);
+  }
+
+  /** The scratch area [start, end) of the buffer frames are processed in. */
+  setScratch(start: number, end: number): void {
+    this.scratchStart = start;
+    this.scratchEnd = end;
+    this.scratchPos = start;
+  }
+
+  /** Frees the scratch area for the next batch (after the previous batch was sent). */
+  resetScratch(): void {
+    this.scratchPos = this.scratchStart;
+  }
+
+  /** `lvs_timeouts` (seconds; 0 = IPVS default). */
+  setTimeouts(tcpS: number, tcpFinS: number, udpS: number): void {
+    const t = tcpTimeoutsS(tcpS, tcpFinS);
+    for (let i = 0; i < t.length; i++) this.tcpTicks[i] = Math.max(1, Math.round((t[i]! * 1000) / this.tickMs));
+    this.udpTicks = Math.max(1, Math.round(((udpS > 0 ? udpS : UDP_DEFAULT_TIMEOUT_S) * 1000) / this.tickMs));
+  }
+
+  /** Egress interface slot for a real server address: the interface whose network holds it. */
+  private routeFor(fam: number, w0: number, w1: number, w2: number, w3: number): number {
+    for (const ifc of this.ifaces) {
+      for (const n of ifc.nets) {
+        if (n.fam !== fam) continue;
+        if (((w0 & n.m[0]!) >>> 0) !== n.n[0]) continue;
+        if (fam === 6 && (((w1 & n.m[1]!) >>> 0) !== n.n[1] || ((w2 & n.m[2]!) >>> 0) !== n.n[2] || ((w3 & n.m[3]!) >>> 0) !== n.n[3])) continue;
+        return ifc.slot;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Moves to a new model (start and reload): services and real servers are matched by key,
+   * so untouched ones keep their scheduler state, health and connections; removed real
+   * servers become unavailable and leave once their last connection is gone.
+   */
+  applyModel(model: Model, slots: StatsSlots = { svc: {}, dest: {} }): void {
+    this.problems = [];
+    const lt = model.global.lvsTimeouts;
+    this.setTimeouts(lt.tcpS, lt.tcpFinS, lt.udpS);
+    // Core VIPs.
+    this.vipList = Object.values(model.coreVips);
+    this.vips = new KeyMap(this.vipList.length + 4);
+    this.vipClaimed = new Uint8Array(this.vipList.length);
+    this.vipIf = new Int32Array(this.vipList.length);
+    this.vipList.forEach((v, i) => {
+      const a = textWords(v.address);
+      if (!a) return;
+      this.vips.set(a.fam, 0, a.w[0], a.w[1], a.w[2], a.w[3], 0, i);
+      this.vipIf[i] = this.ifaceByName.get(v.interface) ?? -1;
+      this.vipClaimed[i] = this.claimedAddrs.has(v.address) ? 1 : 0;
+    });
+    // Services.
+    const seen = new Set<string>();
+    for (const vs of Object.values(model.virtualServers)) {
+      seen.add(vs.key);
+      let svc = this.svcByKey.get(vs.key);
+      if (svc && !sameShape(svc.vs, vs)) {
+        this.dropService(svc);
+        svc = undefined;
+      }
+      if (!svc) {
+        const sched = createScheduler(vs.scheduler, { flags: vs.schedulerFlags, random: this.random });
+        svc = new ServiceRt(vs, sched, persistenceServiceOf(vs));
+        svc.id = this.services.length;
+        this.services.push(svc);
+        this.svcByKey.set(vs.key, svc);
+      }
+      svc.vs = vs;
+      svc.persist = persistenceServiceOf(vs);
+      svc.ops = vs.ops && vs.protocol === 'udp';
+      svc.persistTicks = vs.persistenceTimeoutS > 0 ? Math.round((vs.persistenceTimeoutS * 1000) / this.tickMs) : 0;
+      this.conns.templateTicks[svc.id] = svc.persistTicks;
+      svc.statsSlot = slots.svc[vs.key] ?? -1;
+      svc.active = vs.ownerInstance === null || this.claimedInstances.has(vs.ownerInstance);
+      this.applyDests(svc, vs, slots);
+    }
+    for (const svc of [...this.svcByKey.values()]) if (!seen.has(svc.key)) this.dropService(svc);
+    // Index.
+    const index = new ServiceIndex();
+    index.rules = compileFwmarkRules(model.fwmarkRules);
+    for (const svc of this.services) if (svc) index.add(svc, model.virtualServerGroups);
+    this.problems.push(...index.problems);
+    this.index = index;
+  }
+
+  private dropService(svc: ServiceRt): void {
+    for (const d of svc.dests) this.retireDest(d);
+    if (svc.sorry) this.retireDest(svc.sorry);
+    svc.dests = [];
+    svc.sorry = null;
+    this.services[svc.id] = null;
+    this.svcByKey.delete(svc.key);
+  }
+
+  private retireDest(d: CoreDest): void {
+    d.available = false;
+    d.weight = 0;
+    if (!this.destTable.release(d)) this.trash.push(d);
+  }
+
+  private newDest(svc: ServiceRt, index: number, key: string, address: string, port: number, weight: number, method: ForwardMethod): CoreDest | null {
+    const a = textWords(address);
+    if (!a) {
+      this.problems.push(`${svc.key}: bad real server address ${address}`);
+      return null;
+    }
+    const d = new CoreDest({ index, key, fam: a.fam, words: a.w, addr6: a.bytes6, port, weight, method: methodCode(method) });
+    d.svc = svc.id;
+    this.destTable.add(d);
+    d.ifSlot = this.routeFor(a.fam, a.w[0], a.w[1], a.w[2], a.w[3]);
+    const n = this.neighbours.get(address);
+    if (n) {
+      d.macHi = n.hi;
+      d.macLo = n.lo;
+      d.macKnown = true;
+    }
+    return d;
+  }
+
+  private applyDests(svc: ServiceRt, vs: VirtualServer, slots: StatsSlots): void {
+    const byKey = new Map(svc.dests.map((d) => [d.key, d]));
+    const next: CoreDest[] = [];
+    let i = 0;
+    for (const rs of Object.values(vs.realServers)) {
+      let d = byKey.get(rs.key);
+      byKey.delete(rs.key);
+      if (d && methodCode(rs.method) !== d.method) {
+        this.retireDest(d);
+        d = undefined;
+      }
+      if (!d) {
+        const nd = this.newDest(svc, i, rs.key, rs.address, rs.port, rs.weight, rs.method);
+        if (!nd) continue;
+        d = nd;
+        d.healthUp = !rs.alpha;
+      }
+      if (!getXmit(rs.method)) this.problems.push(`${svc.key} ${rs.key}: forwarding method ${rs.method} not supported yet`);
+      d.index = i++;
+      d.configWeight = rs.weight;
+      d.upperThreshold = rs.upperThreshold;
+      d.lowerThreshold = rs.lowerThreshold;
+      d.inhibitOnFailure = rs.inhibitOnFailure;
+      d.statsSlot = slots.dest[`${vs.key}|${rs.key}`] ?? -1;
+      d.supported = getXmit(rs.method) !== undefined;
+      this.effective(d, rs);
+      next.push(d);
+    }
+    for (const d of byKey.values()) this.retireDest(d);
+    svc.dests = next;
+    // Sorry server.
+    const ss = vs.sorryServer;
+    const sorryKey = ss ? `sorry:${ss.address}:${ss.port}:${ss.method}` : null;
+    if (svc.sorry && svc.sorry.key !== sorryKey) {
+      this.retireDest(svc.sorry);
+      svc.sorry = null;
+    }
+    if (ss && !svc.sorry) {
+      const d = this.newDest(svc, 0, sorryKey!, ss.address, ss.port, 1, ss.method);
+      if (d) {
+        d.sorry = true;
+        d.supported = getXmit(ss.method) !== undefined;
+        svc.sorry = d;
+      }
+    }
+    this.resched(svc);
+  }
+
+  /** Effective availability and weight from config + health (keepalived inhibit_on_failure). */
+  private effective(d: CoreDest, rs?: RealServer): void {
+    void rs;
+    if (d.healthUp) {
+      d.available = d.supported;
+      d.weight = d.weightOverride ?? d.configWeight;
+    } else {
+      d.available = d.supported && d.inhibitOnFailure;
+      d.weight = 0;
+    }
+  }
+
+  /** Gives the scheduler the dests it may use now. */
+  private resched(svc: ServiceRt): void {
+    if (svc.quorumDown && svc.sorry) svc.schedDests = [svc.sorry];
+    else svc.schedDests = svc.dests.filter((d) => d.available);
+    svc.scheduler.update(svc.schedDests);
+  }
+
+  /**
+   * A real server's health changed (from the check events). Down: removed from scheduling,
+   * or kept with weight 0 under inhibit_on_failure. Returns false when the service or real
+   * server is unknown.
+   */
+  setRealHealth(serviceKey: string, realKey: string, h: RealHealth): boolean {
+    const svc = this.svcByKey.get(serviceKey);
+    const d = svc?.dests.find((x) => x.key === realKey);
+    if (!svc || !d) return false;
+    d.healthUp = h.up;
+    d.weightOverride = h.weight ?? null;
+    this.effective(d);
+    this.resched(svc);
+    return true;
+  }
+
+  /** Quorum of a service (keepalived quorum/hysteresis, computed by the checks): lost → sorry server only. */
+  setServiceQuorum(serviceKey: string, up: boolean): boolean {
+    const svc = this.svcByKey.get(serviceKey);
+    if (!svc) return false;
+    svc.quorumDown = !up;
+    this.resched(svc);
+    return true;
+  }
+
+  /** Claims (or releases) core VIPs for an instance; services owned by that instance follow. */
+  setClaim(instance: string | null, vips: readonly CoreVip[], claimed: boolean): void {
+    for (const v of vips) {
+      if (claimed) this.claimedAddrs.add(v.address);
+      else this.claimedAddrs.delete(v.address);
+    }
+    if (instance !== null) {
+      if (claimed) this.claimedInstances.add(instance);
+      else this.claimedInstances.delete(instance);
+    }
+    this.vipList.forEach((v, i) => { this.vipClaimed[i] = this.claimedAddrs.has(v.address) ? 1 : 0; });
+    for (const svc of this.services) {
+      if (svc) svc.active = svc.vs.ownerInstance === null || this.claimedInstances.has(svc.vs.ownerInstance);
+    }
+  }
+
+  /** A neighbour entry (MAC of a real server or gateway address), or null when it failed. */
+  setNeighbour(address: string, mac: string | null): void {
+    const m = mac ? parseMac(mac) : null;
+    const parts = m ? macParts(m) : null;
+    if (parts) this.neighbours.set(address, parts);
+    else this.neighbours.delete(address);
+    for (const d of this.destTable.list) {
+      if (!d) continue;
+      if (wordsText(d.fam, d.w0, d.w1, d.w2, d.w3) !== address) continue;
+      d.macKnown = parts !== null;
+      if (parts) {
+        d.macHi = parts.hi;
+        d.macLo = parts.lo;
+      }
+    }
+  }
+
+  /** Addresses of dests still lacking a MAC (and clears the request flags). */
+  takeNeighbourRequests(): { address: string; ifname: string | null }[] {
+    const out: { address: string; ifname: string | null }[] = [];
+    this.needNeighbour = false;
+    for (const d of this.destTable.list) {
+      if (!d || !d.needNeighbour) continue;
+      d.needNeighbour = false;
+      out.push({ address: wordsText(d.fam, d.w0, d.w1, d.w2, d.w3), ifname: d.ifSlot >= 0 ? this.ifaces[d.ifSlot]!.name : null });
+    }
+    return out;
+  }
+
+  /** Every real server address the core forwards to, with its egress interface (for neighbour lookups). */
+  destAddresses(): { address: string; ifname: string | null; known: boolean }[] {
+    const seen = new Map<string, { address: string; ifname: string | null; known: boolean }>();
+    for (const d of this.destTable.list) {
+      if (!d) continue;
+      const a = wordsText(d.fam, d.w0, d.w1, d.w2, d.w3);
+      if (!seen.has(a)) seen.set(a, { address: a, ifname: d.ifSlot >= 0 ? this.ifaces[d.ifSlot]!.name : null, known: d.macKnown });
+    }
+    return [...seen.values()];
+  }
+
+  // ───────────────────────────── time ─────────────────────────────
+
+  /** Runs connection expiry up to tick now; frees dests whose last connection left. */
+  advance(now: number): number {
+    this.now = now;
+    const g = this.g;
+    const gi = gIndex('conns_expired');
+    const n = this.conns.advance(now, (r) => {
+      if (!(this.conns.e[r * STRIDE + FLAGS]! & F_TEMPLATE)) g[gi]!++;
+    });
+    if (this.trash.length) this.trash = this.trash.filter((d) => !this.destTable.release(d));
+    return n;
+  }
+
+  /** Writes the connection gauges (active, inactive, persistent) into the shared rows. */
+  publishGauges(): void {
+    const sv = this.stats.svc;
+    const dv = this.stats.dest;
+    for (const svc of this.services) {
+      if (!svc) continue;
+      let a = 0, ia = 0, pc = 0;
+      const all = svc.sorry ? [...svc.dests, svc.sorry] : svc.dests;
+      for (const d of all) {
+        a += d.activeConns; ia += d.inactiveConns; pc += d.persistConns;
+        if (d.statsSlot >= 0) {
+          const o = d.statsSlot * STAT_STRIDE;
+          dv[o + S_ACTIVE] = d.activeConns; dv[o + S_INACTIVE] = d.inactiveConns; dv[o + S_PERSIST] = d.persistConns;
+        }
+      }
+      if (svc.statsSlot >= 0) {
+        const o = svc.statsSlot * STAT_STRIDE;
+        sv[o + S_ACTIVE] = a; sv[o + S_INACTIVE] = ia; sv[o + S_PERSIST] = pc;
+      }
+    }
+  }
+
+  // ───────────────────────────── helpers used by responder and xmit ─────────────────────────────
+
+  /** Bumps a global counter by name (slow path only). */
+  count(name: GlobalCounter): void {
+    this.g[gIndex(name)]!++;
+  }
+
+  /** Reserves a frame in the scratch area; -1 when full. */
+  allocScratch(): number {
+    if (this.scratchPos + SCRATCH_FRAME > this.scratchEnd) {
+      this.count('scratch_full');
+      return -1;
+    }
+    const at = this.scratchPos;
+    this.scratchPos += SCRATCH_FRAME;
+    return at;
+  }
+
+  /** Output: the received frame, rewritten in place, out of ifSlot. */
+  outInPlace(ifSlot: number): number {
+    this.outIf = ifSlot;
+    this.outOff = this.inOff;
+    this.outLen = this.inLen;
+    return A_TX;
+  }
+
+  /** Output: a frame built in the scratch area. */
+  outScratch(ifSlot: number, at: number, len: number): number {
+    this.outIf = ifSlot;
+    this.outOff = at;
+    this.outLen = len;
+    return A_TX;
+  }
+
+  /** Token bucket for generated ICMP errors. */
+  icmpAllowed(): boolean {
+    const dt = this.now - this.lastIcmpTick;
+    if (dt > 0) {
+      this.icmpTokens = Math.min(this.icmpBurst, this.icmpTokens + dt * this.icmpPerTick);
+      this.lastIcmpTick = this.now;
+    }
+    if (this.icmpTokens < 1) return false;
+    this.icmpTokens -= 1;
+    return true;
+  }
+
+  /** L2 rewrite toward a real server; drops (and asks for resolution) when its MAC is unknown. */
+  toDest(d: CoreDest): number {
+    const g = this.g;
+    if (d.ifSlot < 0) {
+      g[GI_NO_EGRESS]!++;
+      return A_DROP;
+    }
+    if (!d.macKnown) {
+      d.needNeighbour = true;
+      this.needNeighbour = true;
+      g[GI_NO_NEIGHBOUR]!++;
+      return A_DROP;
+    }
+    const p = this.p;
+    if (p.vlanTci >= 0 && d.ifSlot !== this.inIf) {
+      g[GI_VLAN_CROSS]!++;
+      return A_DROP;
+    }
+    const ifc = this.ifaces[d.ifSlot]!;
+    setMacs(p.b, p.frame, d.macHi, d.macLo, ifc.macHi, ifc.macLo);
+    if (p.vnet >= 0) p.b[p.vnet] = p.b[p.vnet]! & ~VIRTIO_NET_HDR_F_DATA_VALID;
+    g[GI_FWD_IN]!++;
+    return this.outInPlace(d.ifSlot);
+  }
+
+  /** L2 rewrite back to the client: the MAC its frames came from, out of the interface they came in on. */
+  toClient(r: number): number {
+    const e = this.conns.e;
+    const o = r * STRIDE;
+    const ifSlot = (e[o + FLAGS]! >>> 16) & 255;
+    const p = this.p;
+    if (p.vlanTci >= 0 && ifSlot !== this.inIf) {
+      this.g[GI_VLAN_CROSS]!++;
+      return A_DROP;
+    }
+    const ifc = this.ifaces[ifSlot]!;
+    setMacs(p.b, p.frame, e[o + MAC_HI]!, e[o + MAC_LO]!, ifc.macHi, ifc.macLo);
+    if (p.vnet >= 0) p.b[p.vnet] = p.b[p.vnet]! & ~VIRTIO_NET_HDR_F_DATA_VALID;
+    this.g[GI_FWD_OUT]!++;
+    return this.outInPlace(ifSlot);
+  }
+
+  // ───────────────────────────── the per-frame path ─────────────────────────────
+
+  /**
+   * Processes one frame at buf[off, off+len) received on interface ifSlot at tick now
+   * (`vnet`: the frame starts with a virtio_net_hdr). Returns A_IGNORE, A_DROP or A_TX.
+   */
+  process(buf: Uint8Array, off: number, len: number, vnet: boolean, ifSlot: number, now: number): number {
+    const p = this.p;
+    p.attach(buf);
+    this.now = now;
+    this.inOff = off;
+    this.inLen = len;
+    this.inIf = ifSlot;
+    const g = this.g;
+    g[GI_FRAMES]!++;
+    const code = vnet ? parseFrame(p, off + 10, len - 10, off) : parseFrame(p, off, len, -1);
+    if (code === P_OK_IP) {
+      const b = p.b;
+      const f = p.frame;
+      if (b[f]! & 1) {
+        // Multicast/broadcast IP: only neighbour solicitations concern the core.
+        if (p.t.proto === IPPROTO_ICMPV6 && p.icmpType === 135) return this.neighbourSolicit(ifSlot);
+        g[GI_IGNORED]!++;
+        return A_IGNORE;
+      }
+      const ifc = this.ifaces[ifSlot]!;
+      if (((b[f]! << 8) | b[f + 1]!) !== ifc.macHi || macLoAt(b, f) !== ifc.macLo) {
+        g[GI_OTHER_HOST]!++;
+        return A_IGNORE;
+      }
+      const proto = p.t.proto;
+      if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) return this.l4(ifSlot);
+      return this.icmp(ifSlot);
+    }
+    if (code === P_OK_ARP) return this.arp(ifSlot);
+    if (code === P_OTHER_ETHERTYPE) {
+      g[GI_IGNORED]!++;
+      return A_IGNORE;
+    }
+    // A bad frame: the core's business only when it was addressed to a VIP the core owns.
+    g[code]!++;
+    if (code >= P_BAD_IHL && code <= P_IPV6_EXT_UNSAFE && this.vipOf(p.t) >= 0) return A_DROP;
+    return A_IGNORE;
+  }
+
+  /** The claimed VIP id of the packet's destination, or -1. */
+  private vipOf(t: Tuple): number {
+    const v = this.vips.get(t.fam, 0, t.d0, t.d1, t.d2, t.d3, 0);
+    return v >= 0 && this.vipClaimed[v] === 1 ? v : -1;
+  }
+
+  private l4(ifSlot: number): number {
+    const p = this.p;
+    const t = p.t;
+    const conns = this.conns;
+    const e = conns.e;
+    const rk = conns.lookup(t);
+    if (rk >= 0) {
+      const r = rk >>> 1;
+      if ((rk & 1) === KEY_OUT) return this.fromReal(r);
+      const o = r * STRIDE;
+      const d = this.destTable.list[e[o + DEST]!];
+      if (!d || !d.available) {
+        // IPVS expire_nodest_conn: the real server left; forget the connection, treat as new.
+        conns.remove(r);
+        this.g[GI_NODEST]!++;
+      } else if (t.proto === IPPROTO_TCP && (p.tcpFlags & (TCP_SYN | TCP_RST)) === TCP_SYN && this.reusable(o, d)) {
+        // ip_vs_in conn_reuse_mode: a new SYN on a TIME_WAIT/CLOSE connection is a new connection.
+        conns.remove(r);
+        this.g[GI_REUSED]!++;
+      } else {
+        return this.toReal(r, d);
+      }
+    }
+    return this.newFlow(ifSlot);
+  }
+
+  /** is_new_conn_expected() (conn_reuse_mode 1) or the dest quiesced (expire_nodest_conn with weight 0). */
+  private reusable(o: number, d: CoreDest): boolean {
+    const e = this.conns.e;
+    if (d.weight === 0) return true;
+    if (e[o + CONTROL]! !== 0) return false;
+    const st = e[o + PORTS_D]! & 255;
+    return st === sTW || st === sCL;
+  }
+
+  private newFlow(ifSlot: number): number {
+    const p = this.p;
+    const t = p.t;
+    const g = this.g;
+    const id = this.index.find(t);
+    const svc = id >= 0 ? this.services[id]! : null;
+    if (svc === null || !svc.active) {
+      if (this.vipOf(t) < 0) {
+        g[GI_IGNORED]!++;
+        return A_IGNORE;
+      }
+      // A VIP the core owns, no service on that port: answer as a host without a socket would.
+      g[GI_NO_SERVICE]!++;
+      return t.proto === IPPROTO_TCP ? tcpReset(this, ifSlot) : icmpPortUnreachable(this, ifSlot);
+    }
+    if (t.proto === IPPROTO_TCP && (p.tcpFlags & (TCP_SYN | TCP_RST)) !== TCP_SYN) {
+      // tcp_conn_schedule only schedules on a SYN; IPVS leaves the rest to the local stack,
+      // which resets it. The VIP is not a kernel address here, so the core resets it.
+      g[GI_NO_CONN]!++;
+      return tcpReset(this, ifSlot);
+    }
+    const d = this.schedule(svc);
+    if (d === null) {
+      // ip_vs_leave(): ICMP port unreachable, whatever the protocol.
+      g[GI_NO_DEST]!++;
+      return icmpPortUnreachable(this, ifSlot);
+    }
+    const xm = xmitByCode(d.method);
+    if (!xm) return A_DROP;
+    const conns = this.conns;
+    const r = conns.alloc();
+    if (r < 0) {
+      g[GI_TABLE_FULL]!++;
+      return A_DROP;
+    }
+    const e = conns.e;
+    const o = r * STRIDE;
+    e[o + C0] = t.s0; e[o + C0 + 1] = t.s1; e[o + C0 + 2] = t.s2; e[o + C0 + 3] = t.s3;
+    e[o + V0] = t.d0; e[o + V0 + 1] = t.d1; e[o + V0 + 2] = t.d2; e[o + V0 + 3] = t.d3;
+    e[o + D0] = d.w0; e[o + D0 + 1] = d.w1; e[o + D0 + 2] = d.w2; e[o + D0 + 3] = d.w3;
+    const dport = d.port !== 0 && xm.portMap ? d.port : t.dport;
+    e[o + PORTS_CV] = ((t.sport << 16) | t.dport) >>> 0;
+    e[o + PORTS_D] = ((dport << 16) | (t.proto << 8)) >>> 0;
+    e[o + FLAGS] = ((t.fam === 6 ? F_V6 : 0) | (d.method << F_METHOD_SHIFT) | (xm.noOutput ? F_NOOUTPUT : 0) | (ifSlot << 16)) >>> 0;
+    e[o + SVC] = svc.id;
+    const b = p.b;
+    e[o + MAC_HI] = macHiAt(b, p.frame + 6);
+    e[o + MAC_LO] = macLoAt(b, p.frame + 6);
+    const ops = svc.ops;
+    conns.commitConn(r, d, xm.hashOut && !ops, this.now + 1);
+    if (this.tmpl >= 0) conns.control(r, this.tmpl);
+    g[GI_CREATED]!++;
+    if (svc.statsSlot >= 0) this.stats.svc[svc.statsSlot * STAT_STRIDE + S_CONNS]!++;
+    if (d.statsSlot >= 0) this.stats.dest[d.statsSlot * STAT_STRIDE + S_CONNS]!++;
+    const act = this.toReal(r, d);
+    if (ops) conns.remove(r); // one-packet scheduling: the entry lives for this packet only
+    return act;
+  }
+
+  /** TCP state transition (set_tcp_state) with the dest's active/inactive accounting; returns the timeout in ticks. */
+  private tcpTransition(r: number, dir: number): number {
+    const e = this.conns.e;
+    const o = r * STRIDE;
+    let fl = e[o + FLAGS]!;
+    let inputOnly = false;
+    if (fl & F_NOOUTPUT) {
+      if (dir === DIR_OUTPUT) fl &= ~F_NOOUTPUT;
+      else inputOnly = true;
+    }
+    const pd = e[o + PORTS_D]!;
+    const st = pd & 255;
+    const ns = tcpNextState(st, dir, inputOnly, this.p.tcpFlags);
+    if (ns !== st) {
+      const d = this.destTable.list[e[o + DEST]!];
+      if (d) {
+        if (!(fl & F_INACTIVE) && ns !== sES) {
+          d.activeConns--;
+          d.inactiveConns++;
+          fl |= F_INACTIVE;
+        } else if (fl & F_INACTIVE && ns === sES) {
+          d.activeConns++;
+          d.inactiveConns--;
+          fl &= ~F_INACTIVE;
+        }
+      }
+      e[o + PORTS_D] = ((pd & ~255) | ns) >>> 0;
+    }
+    e[o + FLAGS] = fl >>> 0;
+    return this.tcpTicks[ns]!;
+  }
+
+  private toReal(r: number, d: CoreDest): number {
+    const p = this.p;
+    const e = this.conns.e;
+    const o = r * STRIDE;
+    const ticks = p.t.proto === IPPROTO_TCP ? this.tcpTransition(r, DIR_INPUT) : this.udpTicks;
+    this.conns.touch(r, this.now + ticks);
+    const svc = this.services[e[o + SVC]!];
+    const bytes = p.ipLen;
+    if (svc && svc.statsSlot >= 0) {
+      const so = svc.statsSlot * STAT_STRIDE;
+      const sv = this.stats.svc;
+      sv[so + S_INPKTS]!++;
+      sv[so + S_INBYTES]! += bytes;
+    }
+    if (d.statsSlot >= 0) {
+      const dso = d.statsSlot * STAT_STRIDE;
+      const dv = this.stats.dest;
+      dv[dso + S_INPKTS]!++;
+      dv[dso + S_INBYTES]! += bytes;
+    }
+    const xm = xmitByCode((e[o + FLAGS]! & F_METHOD_MASK) >>> F_METHOD_SHIFT)!;
+    return xm.inbound(this, r, d);
+  }
+
+  private fromReal(r: number): number {
+    const p = this.p;
+    const e = this.conns.e;
+    const o = r * STRIDE;
+    const ticks = p.t.proto === IPPROTO_TCP ? this.tcpTransition(r, DIR_OUTPUT) : this.udpTicks;
+    this.conns.touch(r, this.now + ticks);
+    this.countOut(r, p.ipLen);
+    const xm = xmitByCode((e[o + FLAGS]! & F_METHOD_MASK) >>> F_METHOD_SHIFT)!;
+    return xm.outbound(this, r);
+  }
+
+  private countOut(r: number, bytes: number): void {
+    const e = this.conns.e;
+    const o = r * STRIDE;
+    const svc = this.services[e[o + SVC]!];
+    if (svc && svc.statsSlot >= 0) {
+      const so = svc.statsSlot * STAT_STRIDE;
+      this.stats.svc[so + S_OUTPKTS]!++;
+      this.stats.svc[so + S_OUTBYTES]! += bytes;
+    }
+    const d = this.destTable.list[e[o + DEST]!];
+    if (d && d.statsSlot >= 0) {
+      const dso = d.statsSlot * STAT_STRIDE;
+      this.stats.dest[dso + S_OUTPKTS]!++;
+      this.stats.dest[dso + S_OUTBYTES]! += bytes;
+    }
+  }
+
+  /** Fills the scheduler's flow key from the packet tuple. */
+  private fillFlow(t: Tuple): FlowKey {
+    const f = this.flow;
+    if (t.fam === 4) {
+      f.family = 'ipv4';
+      f.srcAddr4 = t.s0; f.dstAddr4 = t.d0;
+      f.srcAddr6 = null; f.dstAddr6 = null;
+    } else {
+      f.family = 'ipv6';
+      f.srcAddr4 = 0; f.dstAddr4 = 0;
+      f.srcAddr6 = wordsToBytes(this.src6, t.s0, t.s1, t.s2, t.s3);
+      f.dstAddr6 = wordsToBytes(this.dst6, t.d0, t.d1, t.d2, t.d3);
+    }
+    f.srcPort = t.sport;
+    f.dstPort = t.dport;
+    f.proto = t.proto;
+    return f;
+  }
+
+  /** ip_vs_schedule() / ip_vs_sched_persist(): the dest for a new flow, or null. Sets this.tmpl. */
+  private schedule(svc: ServiceRt): CoreDest | null {
+    this.tmpl = -1;
+    if (svc.quorumDown && svc.sorry) return svc.sorry.available ? svc.sorry : null;
+    const flow = this.fillFlow(this.p.t);
+    const nowMs = this.now * this.tickMs;
+    if (svc.persistTicks === 0) return svc.scheduler.pick(flow, nowMs) as CoreDest | null;
+    const k = persistenceTemplateKey(this.pkey, svc.persist, flow);
+    const fam = svc.fam;
+    const c = fam === 4 ? [k.caddr4, 0, 0, 0] : bytesToWords(k.caddr6);
+    const v = fam === 4 ? [k.vaddr4, 0, 0, 0] : bytesToWords(k.vaddr6);
+    const conns = this.conns;
+    let tr = conns.lookupTemplate(fam, k.proto, c[0]!, c[1]!, c[2]!, c[3]!, v[0]!, v[1]!, v[2]!, v[3]!, k.vport);
+    if (tr >= 0) {
+      const d = this.destTable.list[conns.e[tr * STRIDE + DEST]!];
+      // ip_vs_check_template(): a template whose dest is gone (or down by health) is invalidated.
+      if (!d || !d.available || !d.healthUp) {
+        conns.invalidateTemplate(tr, this.now);
+        tr = -1;
+      } else {
+        conns.touch(tr, this.now + svc.persistTicks);
+        // touch() only moves deadlines earlier on the wheel; a later one is picked up lazily.
+        this.tmpl = tr;
+        return d;
+      }
+    }
+    const d = svc.scheduler.pick(flow, nowMs) as CoreDest | null;
+    if (d === null) return null;
+    tr = conns.alloc();
+    if (tr < 0) {
+      this.g[GI_TABLE_FULL]!++;
+      return null;
+    }
+    const e = conns.e;
+    const o = tr * STRIDE;
+    e[o + C0] = c[0]!; e[o + C0 + 1] = c[1]!; e[o + C0 + 2] = c[2]!; e[o + C0 + 3] = c[3]!;
+    e[o + V0] = v[0]!; e[o + V0 + 1] = v[1]!; e[o + V0 + 2] = v[2]!; e[o + V0 + 3] = v[3]!;
+    e[o + D0] = d.w0; e[o + D0 + 1] = d.w1; e[o + D0 + 2] = d.w2; e[o + D0 + 3] = d.w3;
+    e[o + PORTS_CV] = k.vport;
+    e[o + PORTS_D] = ((d.port << 16) | (k.proto << 8)) >>> 0;
+    e[o + FLAGS] = ((fam === 6 ? F_V6 : 0) | (d.method << F_METHOD_SHIFT)) >>> 0;
+    e[o + SVC] = svc.id;
+    conns.commitTemplate(tr, d, this.now + svc.persistTicks);
+    this.g[gIndex('templates_created')]!++;
+    this.tmpl = tr;
+    return d;
+  }
+
+  // ───────────────────────────── ICMP, ARP, ND ─────────────────────────────
+
+  private icmp(ifSlot: number): number {
+    const p = this.p;
+    const type = p.icmpType;
+    const v4 = p.t.proto === IPPROTO_ICMP;
+    if ((v4 && type === 8) || (!v4 && type === 128)) {
+      if (this.vipOf(p.t) >= 0) return echoReply(this, ifSlot);
+    } else if (v4 ? type === 3 || type === 11 || type === 12 : type >= 1 && type <= 4) {
+      return this.icmpError();
+    } else if (!v4 && type === 135) {
+      return this.neighbourSolicit(ifSlot);
+    }
+    this.g[GI_IGNORED]!++;
+    return A_IGNORE;
+  }
+
+  /** ip_vs_in_icmp / ip_vs_out_icmp: an ICMP error quoting a packet of a connection. */
+  private icmpError(): number {
+    const p = this.p;
+    const b = p.b;
+    const dv = p.dv;
+    const inner = p.l4 + 8;
+    const avail = p.l4Len - 8;
+    const it = this.it;
+    let l4o: number;
+    if (p.t.fam === 4) {
+      if (avail < 28 || b[inner]! >> 4 !== 4) return this.icmpMiss();
+      const ihl = (b[inner]! & 15) << 2;
+      if (ihl < 20 || ihl + 8 > avail) return this.icmpMiss();
+      it.fam = 4;
+      it.proto = b[inner + 9]!;
+      it.d0 = dv.getUint32(inner + 12); it.d1 = 0; it.d2 = 0; it.d3 = 0;
+      it.s0 = dv.getUint32(inner + 16); it.s1 = 0; it.s2 = 0; it.s3 = 0;
+      l4o = inner + ihl;
+    } else {
+      if (avail < 48 || b[inner]! >> 4 !== 6) return this.icmpMiss();
+      it.fam = 6;
+      it.proto = b[inner + 6]!;
+      it.d0 = dv.getUint32(inner + 8); it.d1 = dv.getUint32(inner + 12); it.d2 = dv.getUint32(inner + 16); it.d3 = dv.getUint32(inner + 20);
+      it.s0 = dv.getUint32(inner + 24); it.s1 = dv.getUint32(inner + 28); it.s2 = dv.getUint32(inner + 32); it.s3 = dv.getUint32(inner + 36);
+      l4o = inner + 40;
+    }
+    if (it.proto !== IPPROTO_TCP && it.proto !== IPPROTO_UDP) return this.icmpMiss();
+    // The quoted packet is reversed: its destination is the sender of the flow we look up.
+    it.dport = dv.getUint16(l4o);
+    it.sport = dv.getUint16(l4o + 2);
+    const rk = this.conns.lookup(it);
+    if (rk < 0) return this.icmpMiss();
+    const r = rk >>> 1;
+    const e = this.conns.e;
+    const o = r * STRIDE;
+    const d = this.destTable.list[e[o + DEST]!];
+    const xm = xmitByCode((e[o + FLAGS]! & F_METHOD_MASK) >>> F_METHOD_SHIFT);
+    if (!d || !xm) return A_DROP;
+    this.g[GI_ICMP_RELAYED]!++;
+    if ((rk & 1) === KEY_OUT) {
+      this.countOut(r, p.ipLen);
+      return xm.icmp(this, r, d, false, inner);
+    }
+    return xm.icmp(this, r, d, true, inner);
+  }
+
+  private icmpMiss(): number {
+    this.g[GI_ICMP_NO_CONN]!++;
+    return this.vipOf(this.p.t) >= 0 ? A_DROP : A_IGNORE;
+  }
+
+  private neighbourSolicit(ifSlot: number): number {
+    const p = this.p;
+    const b = p.b;
+    // RFC 4861 §7.1.1: hop limit 255, code 0, length ≥ 24.
+    if (b[p.l3 + 7] !== 255 || p.icmpCode !== 0 || p.l4Len < 24) return A_IGNORE;
+    const dv = p.dv;
+    const tg = p.l4 + 8;
+    const v = this.vips.get(6, 0, dv.getUint32(tg), dv.getUint32(tg + 4), dv.getUint32(tg + 8), dv.getUint32(tg + 12), 0);
+    if (v < 0 || this.vipClaimed[v] !== 1 || (this.vipIf[v]! >= 0 && this.vipIf[v] !== ifSlot)) return A_IGNORE;
+    return neighbourAdvert(this, ifSlot);
+  }
+
+  private arp(ifSlot: number): number {
+    const p = this.p;
+    const b = p.b;
+    const a = p.l3;
+    if (b[a + 6] !== 0 || b[a + 7] !== 1) return A_IGNORE;
+    const dv = p.dv;
+    const tpa = dv.getUint32(a + 24);
+    const v = this.vips.get(4, 0, tpa, 0, 0, 0, 0);
+    if (v < 0 || this.vipClaimed[v] !== 1 || (this.vipIf[v]! >= 0 && this.vipIf[v] !== ifSlot)) return A_IGNORE;
+    // Someone else announcing our VIP (gratuitous ARP): not a question.
+    if (dv.getUint32(a + 14) === tpa) return A_IGNORE;
+    return arpReply(this, ifSlot);
+  }
+
+  // ───────────────────────────── trace and listings ─────────────────────────────
+
+  /**
+   * Where a new flow would go and why (katran KatranSimulator getRealForFlow), without
+   * sending or creating state. For stateful schedulers (rr, wrr, ...) the answer is the
+   * scheduler's next pick: asking advances its position as one real new flow would.
+   */
+  trace(proto: 'tcp' | 'udp', src: string, sport: number, dst: string, dport: number): TraceResult {
+    const s = textWords(src);
+    const d = textWords(dst);
+    const flowText = `${proto} ${src}:${sport} -> ${dst}:${dport}`;
+    const none = (reason: string, extra: Partial<TraceResult> = {}): TraceResult => ({
+      flow: flowText, service: null, matchedBy: null, fwmark: 0, serviceActive: false, existingConnection: null,
+      persistence: null, scheduler: null, dest: null, method: null, reason, ...extra,
+    });
+    if (!s || !d || s.fam !== d.fam) return none('addresses must be of one family');
+    const t = this.it;
+    t.fam = s.fam; t.proto = proto === 'tcp' ? 6 : 17;
+    [t.s0, t.s1, t.s2, t.s3] = s.w;
+    [t.d0, t.d1, t.d2, t.d3] = d.w;
+    t.sport = sport; t.dport = dport;
+    const e = this.conns.e;
+    const rk = this.conns.lookup(t);
+    let existing: TraceResult['existingConnection'] = null;
+    if (rk >= 0 && (rk & 1) === 0) {
+      const o = (rk >>> 1) * STRIDE;
+      const dest = this.destTable.list[e[o + DEST]!];
+      existing = {
+        state: proto === 'tcp' ? TCP_STATE_NAMES[e[o + PORTS_D]! & 255]! : 'UDP',
+        dest: dest ? dest.key : '?',
+        expiresInS: Math.max(0, ((e[o + DEADLINE]! - this.now) * this.tickMs) / 1000),
+      };
+    }
+    const fwm = this.index.rules.length ? classifyMark(this.index, t) : 0;
+    const id = this.index.find(t);
+    const svc = id >= 0 ? this.services[id]! : null;
+    if (!svc) return none(existing ? 'existing connection (service removed)' : 'no virtual service matches', { existingConnection: existing, fwmark: fwm });
+    const matchedBy = svc.fwmark !== 0 || svc.vs.match.kind === 'group' && fwm !== 0 ? 'fwmark' : svc.vs.match.kind === 'addr' && svc.port === 0 ? 'port-zero' : 'address';
+    const base = { service: svc.key, matchedBy, fwmark: fwm, serviceActive: svc.active, existingConnection: existing, scheduler: svc.vs.scheduler } as const;
+    if (existing) {
+      return { ...none('an existing connection carries this flow'), ...base, dest: existing.dest, method: svc.vs.method };
+    }
+    if (!svc.active) return { ...none(`service inactive: instance ${svc.vs.ownerInstance} is not MASTER here`), ...base };
+    if (svc.quorumDown && svc.sorry) {
+      return { ...none('quorum lost: sorry server'), ...base, dest: svc.sorry.key, method: METHOD_TO_NAME[svc.sorry.method] ?? null };
+    }
+    let persistence: TraceResult['persistence'] = null;
+    const flow = this.fillFlow(t);
+    if (svc.persistTicks > 0) {
+      const k = persistenceTemplateKey(this.pkey, svc.persist, flow);
+      const c = svc.fam === 4 ? [k.caddr4, 0, 0, 0] : bytesToWords(k.caddr6);
+      const v = svc.fam === 4 ? [k.vaddr4, 0, 0, 0] : bytesToWords(k.vaddr6);
+      const tr = this.conns.lookupTemplate(svc.fam, k.proto, c[0]!, c[1]!, c[2]!, c[3]!, v[0]!, v[1]!, v[2]!, v[3]!, k.vport);
+      const tdest = tr >= 0 ? this.destTable.list[e[tr * STRIDE + DEST]!] : null;
+      const tText = `${k.proto === 0 ? 'fwmark' : k.proto === 6 ? 'tcp' : 'udp'} ${wordsText(svc.fam, c[0]!, c[1]!, c[2]!, c[3]!)}/${svc.persist.granularityPrefix} -> ${k.proto === 0 ? `mark ${svc.fwmark || fwm}` : wordsText(svc.fam, v[0]!, v[1]!, v[2]!, v[3]!)}:${k.vport}`;
+      if (tdest && tdest.available && tdest.healthUp) {
+        persistence = { template: tText, hit: true, dest: tdest.key };
+        return { ...none('persistence template'), ...base, persistence, dest: tdest.key, method: METHOD_TO_NAME[tdest.method] ?? null };
+      }
+      persistence = { template: tText, hit: false, dest: tdest ? tdest.key : null };
+    }
+    const pick = svc.scheduler.pick(flow, this.now * this.tickMs) as CoreDest | null;
+    if (!pick) return { ...none('no real server available (would answer ICMP port unreachable)'), ...base, persistence };
+    return { ...none(`scheduler ${svc.vs.scheduler} picked it`), ...base, persistence, dest: pick.key, method: METHOD_TO_NAME[pick.method] ?? null };
+  }
+
+  /** The connection table as ipvsadm -L -c lists it (control command; not the hot path). */
+  listConns(limit = 10000): ConnRow[] {
+    const out: ConnRow[] = [];
+    const e = this.conns.e;
+    this.conns.forEach((r) => {
+      if (out.length >= limit) return;
+      const o = r * STRIDE;
+      const fl = e[o + FLAGS]!;
+      const fam = fl & F_V6 ? 6 : 4;
+      const proto = (e[o + PORTS_D]! >>> 8) & 255;
+      const tmpl = (fl & F_TEMPLATE) !== 0;
+      const cv = e[o + PORTS_CV]!;
+      const addr = (at: number) => wordsText(fam, e[o + at]!, e[o + at + 1]!, e[o + at + 2]!, e[o + at + 3]!);
+      out.push({
+        proto: proto === 6 ? 'TCP' : proto === 17 ? 'UDP' : 'IP',
+        expireS: Math.max(0, Math.round(((e[o + DEADLINE]! - this.now) * this.tickMs) / 1000)),
+        state: tmpl ? 'NONE' : proto === 6 ? TCP_STATE_NAMES[e[o + PORTS_D]! & 255]! : 'UDP',
+        source: endpoint(fam, addr(C0), tmpl ? 0 : cv >>> 16),
+        virtual: endpoint(fam, addr(V0), cv & 0xffff),
+        destination: endpoint(fam, addr(D0), e[o + PORTS_D]! >>> 16),
+        template: tmpl,
+        method: METHOD_NAMES[(fl & F_METHOD_MASK) >>> F_METHOD_SHIFT] ?? '?',
+      });
+    });
+    return out;
+  }
+
+  /** Service runtime by key (control commands). */
+  service(key: string): ServiceRt | undefined {
+    return this.svcByKey.get(key);
+  }
+
+  /** Global counters by name. */
+  counters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    PARSE_REASONS.forEach((n, i) => { out[n] = this.g[i]!; });
+    GLOBAL_COUNTERS.forEach((n) => { out[n] = this.g[gIndex(n)]!; });
+    return out;
+  }
+}
+
+const METHOD_TO_NAME: (ForwardMethod | undefined)[] = ['NAT', 'DR', 'TUN', 'FNAT'];
+
+function classifyMark(index: ServiceIndex, t: Tuple): number {
+  for (const r of index.rules) {
+    if (r.proto !== t.proto || r.fam !== t.fam || t.dport < r.portMin || t.dport > r.portMax) continue;
+    const ws = [t.d0, t.d1, t.d2, t.d3];
+    if (ws.every((w, i) => ((w & r.m[i]!) >>> 0) === r.n[i])) return r.fwmark;
+  }
+  return 0;
+}
+
+/** A service whose scheduler or match changed is rebuilt (its connections stay until they expire). */
+function sameShape(a: VirtualServer, b: VirtualServer): boolean {
+  return a.scheduler === b.scheduler && a.protocol === b.protocol && a.family === b.family &&
+    JSON.stringify(a.schedulerFlags) === JSON.stringify(b.schedulerFlags) && JSON.stringify(a.match) === JSON.stringify(b.match);
+}
+
+// Counter indexes resolved once.
+const GI_FRAMES = gIndex('frames');
+const GI_FWD_IN = gIndex('forwarded_in');
+const GI_FWD_OUT = gIndex('forwarded_out');
+const GI_IGNORED = gIndex('ignored');
+const GI_OTHER_HOST = gIndex('other_host');
+const GI_NO_SERVICE = gIndex('no_service');
+const GI_NO_CONN = gIndex('no_conn');
+const GI_NO_DEST = gIndex('no_dest');
+const GI_NO_NEIGHBOUR = gIndex('no_neighbour');
+const GI_NO_EGRESS = gIndex('no_egress');
+const GI_TABLE_FULL = gIndex('table_full');
+const GI_NODEST = gIndex('nodest_expired');
+const GI_REUSED = gIndex('conn_reused');
+const GI_ICMP_NO_CONN = gIndex('icmp_no_conn');
+const GI_ICMP_RELAYED = gIndex('icmp_relayed');
+const GI_VLAN_CROSS = gIndex('vlan_cross_if');
+const GI_CREATED = gIndex('conns_created');
