@@ -1,0 +1,221 @@
+/**
+ * Scale bench of the check subsystem: 1,000 real servers (half TCP_CHECK, half HTTP_GET)
+ * checked every second by one CheckSubsystem on one core, against local servers running
+ * in another process (pinned to another core when taskset is there). Reports the event
+ * loop delay (perf_hooks.monitorEventLoopDelay p50/p99/max), how late a 100 ms timer
+ * (a VRRP advert at advert_int 0.1 s) fires, CPU used, and checks done per second.
+ *
+ *   node --import tsx bench/checks.ts [--reals 1000] [--seconds 15] [--scenario idle|spread|burst|all] [--json]
+ *
+ * Scenarios: `spread` uses warmup = delay_loop (keepalived's warmup: checks start at random
+ * points of the first second, so they stay spread); `burst` uses warmup 0, so every check
+ * fires in the same millisecond each second (the worst case); `idle` runs the same
+ * measurement with no real server at all, in the same process on the same core, to show
+ * how much of the delay the machine itself adds (other processes, the scheduler).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { CheckSubsystem } from '../src/check/subsystem.js';
+import { EventBus } from '../src/events/bus.js';
+import { systemClock } from '../src/lib/clock.js';
+import { ChildScriptRunner } from '../src/io/script-runner.js';
+import { CommandRegistry } from '../src/control/registry.js';
+import type { Checker, Model, RealServer, VirtualServer } from '../src/model/types.js';
+
+// tsx turns on source-mapped stack traces; the daemon runs compiled JS without them. undici
+// builds an Error per closed connection (InformationalError 'reset'), and mapping its stack
+// cost ~4 % of a check's CPU in a profile, so measure without it, as the daemon runs.
+process.setSourceMapsEnabled(false);
+
+interface Options {
+  reals: number;
+  seconds: number;
+  scenario: 'idle' | 'spread' | 'burst' | 'all';
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { reals: 1000, seconds: 15, scenario: 'all', json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--reals') o.reals = Number(argv[++i]);
+    else if (a === '--seconds') o.seconds = Number(argv[++i]);
+    else if (a === '--scenario') o.scenario = argv[++i] as Options['scenario'];
+    else if (a === '--json') o.json = true;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+const hasTaskset = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
+
+/** Re-runs this bench pinned to CPU 0 (once), so "one core" is literal. */
+function pinSelf(): boolean {
+  if (process.env.LVSD_BENCH_PINNED || !hasTaskset) return false;
+  const r = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, LVSD_BENCH_PINNED: '1' },
+  });
+  process.exit(r.status ?? 1);
+}
+
+async function startServers(nTcp: number, nHttp: number): Promise<{ child: ChildProcess; tcp: number[]; http: number[] }> {
+  const script = fileURLToPath(new URL('./checks-servers.ts', import.meta.url));
+  // the loader flags only (--import tsx), not diagnostics such as --trace-gc meant for this process
+  const execArgv = process.execArgv.filter((a) => !/^--(trace|cpu-prof|heap-prof|prof)/.test(a));
+  const args = [...execArgv, script, String(nTcp), String(nHttp)];
+  const child = hasTaskset ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.once('error', reject);
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += String(d);
+      const line = buf.split('\n').find((l) => l.startsWith('{"tcp"'));
+      if (line) resolve(line);
+    });
+  });
+  const ports = JSON.parse(line) as { tcp: number[]; http: number[] };
+  return { child, ...ports };
+}
+
+function buildModel(tcp: number[], http: number[], warmupMs: number): Model {
+  const timing = { delayLoopMs: 1000, connectTimeoutMs: 3000, retry: 1, delayBeforeRetryMs: 1000, warmupMs, rise: 1, fall: 1 };
+  const reals: RealServer[] = [];
+  const mk = (port: number, checker: Checker): RealServer => ({
+    key: `127.0.0.1:${port}`, address: '127.0.0.1', family: 'ipv4', port, weight: 1, method: 'NAT', inhibitOnFailure: false,
+    notifyUp: null, notifyDown: null, upperThreshold: 0, lowerThreshold: 0, alpha: false, checkers: [checker],
+  });
+  const common = (kind: string, port: number) => ({
+    key: `${kind}:127.0.0.1:${port}#0`, timing, connectIp: '127.0.0.1', connectPort: port, bindTo: null, bindPort: null, bindIf: null,
+  });
+  for (const p of tcp) reals.push(mk(p, { ...common('tcp', p), kind: 'tcp' }));
+  for (const p of http) {
+    reals.push(mk(p, {
+      ...common('http', p), kind: 'http', urls: [{ path: '/health', statusCodes: [{ min: 200, max: 299 }], digest: null, virtualhost: null }],
+      virtualhost: null, sni: false, maxBodyBytes: 65536, httpVersion: '1.0',
+    }));
+  }
+  // 100 real servers per virtual service
+  const vss: Record<string, VirtualServer> = {};
+  for (let i = 0; i < reals.length; i += 100) {
+    const key = `tcp:198.18.0.${10 + i / 100}:80`;
+    vss[key] = {
+      key, match: { kind: 'addr', address: `198.18.0.${10 + i / 100}`, port: 80 }, protocol: 'tcp', family: 'ipv4', scheduler: 'wrr',
+      schedulerFlags: { shFallback: false, shPort: false, mhFallback: false, mhPort: false }, method: 'NAT', persistenceTimeoutS: 0,
+      persistenceGranularity: 32, quorum: 1, hysteresis: 0, quorumUp: null, quorumDown: null, sorryServer: null, omega: false,
+      haSuspend: false, ops: false, virtualhost: null, ownerInstance: null, interface: 'lo',
+      realServers: Object.fromEntries(reals.slice(i, i + 100).map((r) => [r.key, r])),
+    };
+  }
+  return {
+    global: {} as Model['global'], vrrpScripts: {}, vrrpTrackFiles: {}, syncGroups: {}, instances: {}, virtualServerGroups: {},
+    fwmarkRules: [], virtualServers: vss, coreVips: {},
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+interface Result {
+  scenario: string;
+  reals: number;
+  seconds: number;
+  checksPerS: number;
+  failedAttempts: number;
+  downEvents: number;
+  cpuPctOfOneCore: number;
+  cpuUsPerCheck: number;
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  advert100msLateMs: { p50: number; p99: number; max: number; over10ms: number };
+  rssMiB: number;
+}
+
+async function runScenario(name: 'idle' | 'spread' | 'burst', o: Options, tcp: number[], http: number[]): Promise<Result> {
+  const bus = new EventBus();
+  let downEvents = 0;
+  bus.on('real.down', () => downEvents++);
+  const sub = new CheckSubsystem({ bus, clock: systemClock, scripts: new ChildScriptRunner(), registry: new CommandRegistry() });
+  await sub.start(name === 'idle' ? buildModel([], [], 0) : buildModel(tcp, http, name === 'spread' ? 1000 : 0));
+  const totals = () => {
+    let attempts = 0;
+    let failures = 0;
+    for (const s of sub.report().services) for (const r of s.reals) for (const c of r.checkers) {
+      attempts += c.attempts;
+      failures += c.failures;
+    }
+    return { attempts, failures };
+  };
+  await new Promise((r) => setTimeout(r, 3000)); // connections, JIT, first round
+  const a0 = totals();
+  const eld = monitorEventLoopDelay({ resolution: 1 });
+  eld.enable();
+  const late: number[] = [];
+  let expected = performance.now() + 100;
+  let advert: NodeJS.Timeout;
+  const tick = () => {
+    const now = performance.now();
+    late.push(now - expected);
+    expected += 100;
+    advert = setTimeout(tick, Math.max(0, expected - performance.now()));
+  };
+  advert = setTimeout(tick, 100);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, o.seconds * 1000));
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  clearTimeout(advert!);
+  eld.disable();
+  const a1 = totals();
+  await sub.stop('shutdown');
+  const checks = a1.attempts - a0.attempts;
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  late.sort((x, y) => x - y);
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  return {
+    scenario: name,
+    reals: name === 'idle' ? 0 : tcp.length + http.length,
+    seconds: o.seconds,
+    checksPerS: Math.round((checks / wallMs) * 1000),
+    failedAttempts: a1.failures - a0.failures,
+    downEvents,
+    cpuPctOfOneCore: r2((cpuMs / wallMs) * 100),
+    cpuUsPerCheck: Math.round((cpuMs * 1000) / Math.max(1, checks)),
+    eventLoopDelayMs: { p50: ms(eld.percentile(50)), p99: ms(eld.percentile(99)), max: ms(eld.max) },
+    advert100msLateMs: { p50: r2(percentile(late, 50)), p99: r2(percentile(late, 99)), max: r2(late.at(-1) ?? 0), over10ms: late.filter((x) => x > 10).length },
+    rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+  };
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  pinSelf();
+  const nHttp = Math.floor(o.reals / 2);
+  const servers = await startServers(o.reals - nHttp, nHttp);
+  const results: Result[] = [];
+  try {
+    const scenarios: Array<'idle' | 'spread' | 'burst'> = o.scenario === 'all' ? ['idle', 'spread', 'burst'] : [o.scenario];
+    for (const s of scenarios) results.push(await runScenario(s, o, servers.tcp, servers.http));
+  } finally {
+    servers.child.stdin!.end();
+    if (servers.child.pid) process.kill(servers.child.pid);
+  }
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ bench: 'checks', pinned: Boolean(process.env.LVSD_BENCH_PINNED), results })}\n`);
+    return;
+  }
+  console.log(`checks bench: ${o.reals} real servers (${o.reals - nHttp} TCP_CHECK, ${nHttp} HTTP_GET), delay_loop 1 s, ${o.seconds} s measured, checker ${process.env.LVSD_BENCH_PINNED ? 'pinned to CPU 0' : 'not pinned'}`);
+  for (const r of results) {
+    console.log(
+      `  ${r.scenario.padEnd(6)} ${r.checksPerS} checks/s, ${r.failedAttempts} failed, CPU ${r.cpuPctOfOneCore}% of one core (${r.cpuUsPerCheck} µs/check), ` +
+        `event-loop delay p50 ${r.eventLoopDelayMs.p50} ms p99 ${r.eventLoopDelayMs.p99} ms max ${r.eventLoopDelayMs.max} ms, ` +
+        `100 ms timer late p99 ${r.advert100msLateMs.p99} ms max ${r.advert100msLateMs.max} ms (${r.advert100msLateMs.over10ms} over 10 ms), RSS ${r.rssMiB} MiB`,
+    );
+  }
+}
+
+await main();
