@@ -34,6 +34,8 @@ export interface ScriptCommand {
   readonly line: string;
   /** argv[0] is the program; quoted words stay whole. */
   readonly argv: readonly string[];
+  /** The script's own `USER [GROUP]` (notify scripts, MISC_CHECK `user`); null/absent = `script_user`. */
+  readonly user?: ScriptUser | null;
 }
 
 /** The user (and group) scripts run as: `script_user` or a per-script `user`. */
@@ -216,6 +218,8 @@ export interface VrrpInstance {
   readonly strictMode: boolean;
   readonly v3ChecksumAsV2: boolean;
   readonly checkUnicastSrc: boolean;
+  /** `unicast_peer ADDR [min_ttl N] [max_ttl N]`: TTL / hop-limit window per peer (0..255 when not given). */
+  readonly unicastPeerTtl?: Readonly<Record<string, { readonly minTtl: number; readonly maxTtl: number }>>;
   /** Name of the sync group this instance belongs to, if any. */
   readonly syncGroup: string | null;
 }
@@ -229,6 +233,8 @@ export interface VrrpSyncGroup {
   readonly trackInterfaces: readonly TrackRef[];
   readonly trackFiles: readonly TrackRef[];
   readonly globalTracking: boolean;
+  /** `sync_group_tracking_weight`: members keep their tracker weights (else forced to 0, as keepalived). */
+  readonly trackingWeight?: boolean;
 }
 
 // ───────────────────────────── checks ─────────────────────────────
@@ -277,6 +283,8 @@ interface CheckerBase {
   readonly bindTo: string | null;
   readonly bindPort: number | null;
   readonly bindIf: string | null;
+  /** `alpha` resolved checker → real server → virtual server: start failed until the first success. */
+  readonly alpha?: boolean;
 }
 
 /** `TCP_CHECK`. */
