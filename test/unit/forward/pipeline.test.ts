@@ -1,0 +1,244 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { A_DROP, A_IGNORE, A_TX } from '../../../src/forward/pipeline.js';
+import { S_CONNS, S_INPKTS, S_OUTPKTS, STAT_STRIDE } from '../../../src/forward/stats.js';
+import { frame, hex } from './lib/frames.js';
+import { CLIENT, MAC, Runner, standardPipeline, standardSpec } from './lib/topo.js';
+import type { ModelSpec } from './lib/model.js';
+
+const VIP = '198.18.0.10';
+
+function syn(run: Runner, src: string, sport: number, dst: string, dport: number, now = 1) {
+  return run.run(frame({ dstMac: MAC.eth0, srcMac: MAC.router, src, dst, l4: { proto: 'tcp', sport, dport, flags: 'S', seq: 1 } }), 0, now);
+}
+function ack(run: Runner, src: string, sport: number, dst: string, dport: number, now = 1, flags = 'A') {
+  return run.run(frame({ dstMac: MAC.eth0, srcMac: MAC.router, src, dst, l4: { proto: 'tcp', sport, dport, flags, seq: 2, ack: 1 } }), 0, now);
+}
+function replyFrom(run: Runner, rs: string, rsMac: string, sport: number, dport: number, flags: string, now = 1) {
+  return run.run(frame({ dstMac: MAC.eth1, srcMac: rsMac, src: rs, dst: CLIENT, l4: { proto: 'tcp', sport, dport, flags, seq: 9, ack: 2 } }), 1, now);
+}
+/** IPv4 destination of an output frame (no vnet). */
+function dstOf(out: Uint8Array | null): string {
+  assert.ok(out);
+  return `${out[30]}.${out[31]}.${out[32]}.${out[33]}`;
+}
+
+test('rr alternates, stats count connections and packets both ways, active/inactive follow TCP states', () => {
+  const { pl } = standardPipeline();
+  const run = new Runner(pl);
+  const picks: string[] = [];
+  for (let i = 0; i < 6; i++) picks.push(dstOf(syn(run, CLIENT, 50000 + i, VIP, 80).out));
+  assert.deepEqual(picks, ['198.18.1.12', '198.18.1.11', '198.18.1.12', '198.18.1.11', '198.18.1.12', '198.18.1.11']);
+  const svc = pl.service('tcp:198.18.0.10:80')!;
+  const d12 = svc.dests.find((d) => d.key === '198.18.1.12:8080')!;
+  assert.equal(d12.inactiveConns, 3, 'SYN_RECV counts inactive');
+  assert.equal(replyFrom(run, '198.18.1.12', MAC.rs12, 8080, 50000, 'SA').action, A_TX);
+  assert.equal(ack(run, CLIENT, 50000, VIP, 80).action, A_TX);
+  assert.equal(d12.activeConns, 1, 'ESTABLISHED counts active');
+  assert.equal(d12.inactiveConns, 2);
+  const sv = pl.stats.svc;
+  assert.equal(sv[svc.statsSlot * STAT_STRIDE + S_CONNS], 6);
+  assert.equal(sv[svc.statsSlot * STAT_STRIDE + S_INPKTS], 7);
+  assert.equal(sv[svc.statsSlot * STAT_STRIDE + S_OUTPKTS], 1);
+  // Client FIN then server FIN: the connection ends in TIME_WAIT, 120 s.
+  ack(run, CLIENT, 50000, VIP, 80, 2, 'FA');
+  replyFrom(run, '198.18.1.12', MAC.rs12, 8080, 50000, 'FA', 2);
+  assert.equal(d12.activeConns, 0);
+  const row = pl.listConns().find((c) => c.source === `${CLIENT}:50000`)!;
+  assert.equal(row.state, 'TIME_WAIT');
+  assert.equal(row.expireS, 120);
+  // Expiry by the wheel: SYN_RECV (60 s) entries go first.
+  pl.advance(2 + 600);
+  assert.equal(pl.conns.conns, 1, 'only the TIME_WAIT entry is left after 60 s');
+  pl.advance(2 + 1200);
+  assert.equal(pl.conns.conns, 0);
+  assert.equal(d12.inactiveConns, 0);
+});
+
+test('lvs_timeouts change the ESTABLISHED and UDP timeouts', () => {
+  const spec = standardSpec();
+  spec.timeouts = { tcpS: 30, tcpFinS: 5, udpS: 7 };
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  syn(run, CLIENT, 1000, VIP, 80);
+  replyFrom(run, '198.18.1.12', MAC.rs12, 8080, 1000, 'SA');
+  ack(run, CLIENT, 1000, VIP, 80);
+  run.run(frame({ dstMac: MAC.eth0, srcMac: MAC.router, src: CLIENT, dst: VIP, l4: { proto: 'udp', sport: 7, dport: 53 } }), 0, 1);
+  const rows = pl.listConns();
+  assert.equal(rows.find((r) => r.proto === 'TCP')!.expireS, 30);
+  assert.equal(rows.find((r) => r.proto === 'UDP')!.expireS, 7);
+});
+
+test('health: a down real server leaves scheduling and its connections are expired on their next packet', () => {
+  const { pl } = standardPipeline();
+  const run = new Runner(pl);
+  assert.equal(dstOf(syn(run, CLIENT, 2000, VIP, 80).out), '198.18.1.12');
+  assert.ok(pl.setRealHealth('tcp:198.18.0.10:80', '198.18.1.12:8080', { up: false }));
+  for (let i = 0; i < 4; i++) assert.equal(dstOf(syn(run, CLIENT, 2100 + i, VIP, 80).out), '198.18.1.11');
+  // The old connection's next segment: expire_nodest_conn, then a non-SYN without a connection → RST.
+  const r = ack(run, CLIENT, 2000, VIP, 80);
+  assert.equal(r.action, A_TX);
+  assert.equal(r.outIf, 0, 'RST back to the client instead of a black hole');
+  assert.equal(r.out![47]! & 0x04, 0x04);
+  assert.equal(pl.counters().nodest_expired, 1);
+  // Recovery: back in rotation.
+  pl.setRealHealth('tcp:198.18.0.10:80', '198.18.1.12:8080', { up: true });
+  const after = [dstOf(syn(run, CLIENT, 2200, VIP, 80).out), dstOf(syn(run, CLIENT, 2201, VIP, 80).out)].sort();
+  assert.deepEqual(after, ['198.18.1.11', '198.18.1.12']);
+});
+
+test('health with inhibit_on_failure: weight 0 quiesces, existing connections continue', () => {
+  const spec: ModelSpec = { ...standardSpec() };
+  spec.services = [{ match: { kind: 'addr', address: VIP, port: 80 }, reals: [{ address: '198.18.1.11', port: 8080, inhibitOnFailure: true }, { address: '198.18.1.12', port: 8080, inhibitOnFailure: true }] }];
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  assert.equal(dstOf(syn(run, CLIENT, 3000, VIP, 80).out), '198.18.1.12');
+  pl.setRealHealth('tcp:198.18.0.10:80', '198.18.1.12:8080', { up: false });
+  assert.equal(dstOf(ack(run, CLIENT, 3000, VIP, 80).out), '198.18.1.12', 'existing connection continues');
+  assert.equal(dstOf(syn(run, CLIENT, 3001, VIP, 80).out), '198.18.1.11');
+  assert.equal(dstOf(syn(run, CLIENT, 3002, VIP, 80).out), '198.18.1.11');
+});
+
+test('no real server: ICMP port unreachable (ip_vs_leave); quorum lost: sorry server only', () => {
+  const spec: ModelSpec = { ...standardSpec() };
+  spec.services = [{ match: { kind: 'addr', address: VIP, port: 80 }, sorry: { address: '198.18.1.99', port: 80 }, reals: [{ address: '198.18.1.11', port: 8080 }] }];
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  pl.setRealHealth('tcp:198.18.0.10:80', '198.18.1.11:8080', { up: false });
+  const r = syn(run, CLIENT, 4000, VIP, 80);
+  assert.equal(r.action, A_TX);
+  assert.equal(r.out![23], 1, 'ICMP');
+  assert.equal(r.out![34], 3);
+  assert.equal(r.out![35], 3);
+  pl.setServiceQuorum('tcp:198.18.0.10:80', false);
+  const s = syn(run, CLIENT, 4001, VIP, 80);
+  assert.equal(dstOf(s.out), '198.18.1.99');
+  assert.equal((s.out![36]! << 8) | s.out![37]!, 80, 'sorry server port');
+  pl.setServiceQuorum('tcp:198.18.0.10:80', true);
+  pl.setRealHealth('tcp:198.18.0.10:80', '198.18.1.11:8080', { up: true });
+  assert.equal(dstOf(syn(run, CLIENT, 4002, VIP, 80).out), '198.18.1.11');
+});
+
+test('persistence: a client stays on one real server across connections; granularity groups a /24', () => {
+  const spec: ModelSpec = { ...standardSpec() };
+  spec.services = [{ match: { kind: 'addr', address: VIP, port: 80 }, persistenceTimeoutS: 300, persistenceGranularity: 24,
+    reals: [{ address: '198.18.1.11', port: 8080 }, { address: '198.18.1.12', port: 8080 }] }];
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  const first = dstOf(syn(run, '198.18.100.7', 5000, VIP, 80).out);
+  for (let i = 1; i < 5; i++) assert.equal(dstOf(syn(run, '198.18.100.7', 5000 + i, VIP, 80).out), first);
+  assert.equal(dstOf(syn(run, '198.18.100.99', 6000, VIP, 80).out), first, 'same /24 → same template');
+  const other = dstOf(syn(run, '198.18.101.1', 6000, VIP, 80).out);
+  assert.notEqual(other, first, 'another /24 is scheduled (rr moves on)');
+  assert.equal(pl.conns.templates, 2);
+  const tr = pl.trace('tcp', '198.18.100.50', 7000, VIP, 80);
+  assert.equal(tr.persistence?.hit, true);
+  assert.equal(tr.dest, `${first}:8080`);
+  // Template expiry: not while it controls connections; after they are gone, 300 s later.
+  pl.advance(1 + 600); // SYN_RECV connections (60 s) expire
+  assert.equal(pl.conns.conns, 0);
+  pl.advance(1 + 3000 + 600);
+  assert.equal(pl.conns.templates, 0);
+});
+
+test('firewall-mark service: rules classify 80 and 443 into one mark; persistence spans both ports', () => {
+  const spec: ModelSpec = {
+    services: [{ match: { kind: 'fwmark', fwmark: 7 }, persistenceTimeoutS: 60, reals: [{ address: '198.18.1.11', port: 0 }, { address: '198.18.1.12', port: 0 }] }],
+    coreVips: [{ address: VIP, interface: 'eth0' }],
+    fwmarkRules: [
+      { fwmark: 7, address: VIP, prefixLen: 32, protocol: 'tcp', portMin: 80, portMax: 80 },
+      { fwmark: 7, address: VIP, prefixLen: 32, protocol: 'tcp', portMin: 443, portMax: 443 },
+    ],
+  };
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  const a = syn(run, CLIENT, 8000, VIP, 80);
+  const b = syn(run, CLIENT, 8001, VIP, 443);
+  assert.equal(dstOf(a.out), dstOf(b.out));
+  assert.equal((b.out![36]! << 8) | b.out![37]!, 443, 'port 0 real server keeps the packet port');
+  const c = syn(run, '198.18.100.8', 8002, VIP, 443);
+  assert.notEqual(dstOf(c.out), dstOf(a.out));
+  assert.equal(syn(run, CLIENT, 8003, VIP, 8080).action, A_TX, 'unmarked port on the VIP: RST');
+  assert.equal(pl.counters().no_service, 1);
+  const tr = pl.trace('tcp', CLIENT, 9, VIP, 443);
+  assert.equal(tr.service, 'fwmark:7');
+  assert.equal(tr.matchedBy, 'fwmark');
+  assert.equal(tr.fwmark, 7);
+  assert.equal(pl.listConns().filter((r) => r.template)[0]!.proto, 'IP');
+});
+
+test('virtual_server_group: a range of VIPs and a port share one service', () => {
+  const spec: ModelSpec = {
+    services: [{ match: { kind: 'group', group: 'web' }, reals: [{ address: '198.18.1.11', port: 80 }] }],
+    groups: [{ name: 'web', entries: [{ kind: 'range', first: '198.18.0.20', last: '198.18.0.23', port: 80 }] }],
+    coreVips: [{ address: '198.18.0.21', interface: 'eth0' }, { address: '198.18.0.23', interface: 'eth0' }],
+  };
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  assert.equal(dstOf(syn(run, CLIENT, 1, '198.18.0.21', 80).out), '198.18.1.11');
+  assert.equal(dstOf(syn(run, CLIENT, 2, '198.18.0.23', 80).out), '198.18.1.11');
+  assert.equal(syn(run, CLIENT, 3, '198.18.0.24', 80).action, A_IGNORE);
+});
+
+test('one-packet scheduling (ops) for UDP: no connection kept, each datagram scheduled', () => {
+  const spec: ModelSpec = { ...standardSpec() };
+  spec.services = [{ match: { kind: 'addr', address: VIP, port: 53 }, protocol: 'udp', ops: true, reals: [{ address: '198.18.1.11', port: 53 }, { address: '198.18.1.12', port: 53 }] }];
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  const dsts: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    dsts.push(dstOf(run.run(frame({ dstMac: MAC.eth0, srcMac: MAC.router, src: CLIENT, dst: VIP, l4: { proto: 'udp', sport: 999, dport: 53 } }), 0).out));
+  }
+  assert.deepEqual(dsts, ['198.18.1.12', '198.18.1.11', '198.18.1.12', '198.18.1.11']);
+  assert.equal(pl.conns.conns, 0);
+});
+
+test('connection reuse: a SYN on a TIME_WAIT connection is scheduled anew', () => {
+  const { pl } = standardPipeline();
+  const run = new Runner(pl);
+  assert.equal(dstOf(syn(run, CLIENT, 9000, VIP, 80).out), '198.18.1.12');
+  replyFrom(run, '198.18.1.12', MAC.rs12, 8080, 9000, 'SA');
+  ack(run, CLIENT, 9000, VIP, 80, 1, 'FA');
+  replyFrom(run, '198.18.1.12', MAC.rs12, 8080, 9000, 'FA');
+  assert.equal(pl.listConns()[0]!.state, 'TIME_WAIT');
+  assert.equal(dstOf(syn(run, CLIENT, 9000, VIP, 80).out), '198.18.1.11');
+  assert.equal(pl.counters().conn_reused, 1);
+});
+
+test('a missing neighbour drops and asks for resolution; unclaimed VIPs are not served', () => {
+  const { pl, model } = standardPipeline();
+  const run = new Runner(pl);
+  pl.setNeighbour('198.18.1.12', null);
+  assert.equal(syn(run, CLIENT, 1, VIP, 80).action, A_DROP);
+  assert.deepEqual(pl.takeNeighbourRequests(), [{ address: '198.18.1.12', ifname: 'eth1' }]);
+  pl.setClaim(null, Object.values(model.coreVips), false);
+  const arp = run.run(frame({ dstMac: MAC.eth0, srcMac: MAC.router, src: CLIENT, dst: VIP, l4: { proto: 'icmp', type: 8 } }), 0);
+  assert.equal(arp.action, A_IGNORE);
+});
+
+test('upper threshold overloads a real server until connections drop below the lower one', () => {
+  const spec: ModelSpec = { ...standardSpec() };
+  spec.services = [{ match: { kind: 'addr', address: VIP, port: 80 }, reals: [{ address: '198.18.1.11', port: 8080, upper: 2, lower: 1 }, { address: '198.18.1.12', port: 8080 }] }];
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  const seen = [];
+  for (let i = 0; i < 8; i++) seen.push(dstOf(syn(run, CLIENT, 100 + i, VIP, 80).out));
+  assert.equal(seen.filter((d) => d === '198.18.1.11').length, 2);
+});
+
+test('trace reports an existing connection and reasons without creating state', () => {
+  const { pl } = standardPipeline();
+  const run = new Runner(pl);
+  syn(run, CLIENT, 1234, VIP, 80);
+  const t1 = pl.trace('tcp', CLIENT, 1234, VIP, 80);
+  assert.equal(t1.existingConnection?.dest, '198.18.1.12:8080');
+  const t2 = pl.trace('tcp', CLIENT, 1, '198.18.0.99', 80);
+  assert.equal(t2.service, null);
+  assert.equal(t2.reason, 'no virtual service matches');
+  const n = pl.conns.conns;
+  const t3 = pl.trace('udp', CLIENT, 5, VIP, 53);
+  assert.equal(t3.dest, '198.18.1.31:53');
+  assert.equal(t3.method, 'NAT');
+  assert.equal(pl.conns.conns, n);
+  void hex;
+});
