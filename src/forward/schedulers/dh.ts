@@ -25,6 +25,11 @@ class DestinationHashing implements Scheduler {
     fillBuckets(this.table, this.list.dests, false);
   }
 
+  /** Stateless: the same as pick(). */
+  peek(flow: FlowKey, nowMs: number): Dest | null {
+    return this.pick(flow, nowMs);
+  }
+
   pick(flow: FlowKey, _nowMs: number): Dest | null {
     const at = this.table[hash32(dstAddrFold(flow), DH_TAB_BITS)]!;
     if (at < 0) return null;

@@ -38,6 +38,18 @@ class LocalityLeastConnection implements Scheduler {
     this.slots.sync(this.list.dests);
   }
 
+  /** The cached dest if still valid, else the wlc choice; no entry is created or touched. */
+  peek(flow: FlowKey, _nowMs: number): Dest | null {
+    const dests = this.list.dests;
+    const en = this.table.find(flow);
+    if (en >= 0) {
+      const s = this.entrySlot[en]!;
+      const cached = this.slots.dests[s]!;
+      if (this.slots.available[s] === 1 && cached.weight > 0 && !localityOverloaded(cached, dests)) return cached;
+    }
+    return weightedLeastConnection(dests);
+  }
+
   pick(flow: FlowKey, nowMs: number): Dest | null {
     const table = this.table;
     table.expire(nowMs);

@@ -52,6 +52,17 @@ class LocalityReplicated implements Scheduler {
     this.slots.sync(this.list.dests);
   }
 
+  /** The set's least-loaded usable member if not overloaded, else the wlc choice; no set changes. */
+  peek(flow: FlowKey, _nowMs: number): Dest | null {
+    const dests = this.list.dests;
+    const en = this.table.find(flow);
+    if (en >= 0) {
+      const min = this.setMin(en);
+      if (min >= 0 && !localityOverloaded(this.slots.dests[min]!, dests)) return this.slots.dests[min]!;
+    }
+    return weightedLeastConnection(dests);
+  }
+
   pick(flow: FlowKey, nowMs: number): Dest | null {
     const table = this.table;
     table.expire(nowMs);

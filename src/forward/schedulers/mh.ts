@@ -126,6 +126,11 @@ export class MaglevHashing implements Scheduler {
     }
   }
 
+  /** Stateless: the same as pick(). */
+  peek(flow: FlowKey, nowMs: number): Dest | null {
+    return this.pick(flow, nowMs);
+  }
+
   pick(flow: FlowKey, _nowMs: number): Dest | null {
     const addr = srcAddrFold(flow);
     const port = this.usePort ? hashableSrcPort(flow) : 0;

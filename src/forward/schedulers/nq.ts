@@ -16,6 +16,11 @@ class NeverQueue implements Scheduler {
     this.list.sync(dests);
   }
 
+  /** Stateless: the same as pick(). */
+  peek(flow: FlowKey, nowMs: number): Dest | null {
+    return this.pick(flow, nowMs);
+  }
+
   pick(_flow: FlowKey, _nowMs: number): Dest | null {
     const dests = this.list.dests;
     let least: Dest | null = null;

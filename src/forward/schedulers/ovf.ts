@@ -19,6 +19,11 @@ class Overflow implements Scheduler {
     this.list.sync(dests);
   }
 
+  /** Stateless: the same as pick(). */
+  peek(flow: FlowKey, nowMs: number): Dest | null {
+    return this.pick(flow, nowMs);
+  }
+
   pick(_flow: FlowKey, _nowMs: number): Dest | null {
     const dests = this.list.dests;
     let h: Dest | null = null;

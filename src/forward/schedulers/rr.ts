@@ -32,6 +32,16 @@ class RoundRobin implements Scheduler {
     this.posKey = at < 0 ? null : now[at]!.key;
   }
 
+  /** pick() with the position restored afterwards. */
+  peek(flow: FlowKey, nowMs: number): Dest | null {
+    const pos = this.pos;
+    const posKey = this.posKey;
+    const d = this.pick(flow, nowMs);
+    this.pos = pos;
+    this.posKey = posKey;
+    return d;
+  }
+
   pick(_flow: FlowKey, _nowMs: number): Dest | null {
     const dests = this.list.dests;
     const n = dests.length;

@@ -18,6 +18,11 @@ class ShortestExpectedDelay implements Scheduler {
     this.list.sync(dests);
   }
 
+  /** Stateless: the same as pick(). */
+  peek(flow: FlowKey, nowMs: number): Dest | null {
+    return this.pick(flow, nowMs);
+  }
+
   pick(_flow: FlowKey, _nowMs: number): Dest | null {
     const dests = this.list.dests;
     const n = dests.length;

@@ -63,6 +63,11 @@ class SourceHashing implements Scheduler {
     fillBuckets(this.table, this.list.dests, true);
   }
 
+  /** Stateless: the same as pick(). */
+  peek(flow: FlowKey, nowMs: number): Dest | null {
+    return this.pick(flow, nowMs);
+  }
+
   pick(flow: FlowKey, _nowMs: number): Dest | null {
     const dests = this.list.dests;
     const addr = srcAddrFold(flow);

@@ -57,10 +57,19 @@ export function chooseOfTwo(dests: readonly Dest[], r1: number, r2: number): Des
 /** xoshiro128** (Blackman & Vigna) over a Uint32Array: no allocation per draw. */
 class Xoshiro128 {
   private readonly s = new Uint32Array(4);
+  private readonly saved = new Uint32Array(4);
 
   constructor(random: () => number) {
     for (let i = 0; i < 4; i++) this.s[i] = Math.floor(random() * 0x100000000) >>> 0;
     if ((this.s[0]! | this.s[1]! | this.s[2]! | this.s[3]!) === 0) this.s[0] = 1;
+  }
+
+  save(): void {
+    this.saved.set(this.s);
+  }
+
+  restore(): void {
+    this.s.set(this.saved);
   }
 
   /**
@@ -111,6 +120,14 @@ class TwoChoices implements Scheduler {
 
   update(dests: readonly Dest[]): void {
     this.list.sync(dests);
+  }
+
+  /** pick() with the generator state restored afterwards. */
+  peek(flow: FlowKey, nowMs: number): Dest | null {
+    this.rng.save();
+    const d = this.pick(flow, nowMs);
+    this.rng.restore();
+    return d;
   }
 
   pick(_flow: FlowKey, _nowMs: number): Dest | null {

@@ -67,6 +67,11 @@ export interface Scheduler {
   update(dests: readonly Dest[]): void;
   /** Picks a dest for a new flow at time nowMs, or null when none may take it. */
   pick(flow: FlowKey, nowMs: number): Dest | null;
+  /**
+   * What `pick()` would return now, changing no state (rr/wrr positions, lblc/lblcr caches,
+   * twos randomness stay as they were): for `lvsadm trace`, which must not disturb traffic.
+   */
+  peek(flow: FlowKey, nowMs: number): Dest | null;
 }
 
 /** A registered scheduler module. */

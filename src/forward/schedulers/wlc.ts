@@ -48,6 +48,11 @@ class WeightedLeastConnection implements Scheduler {
     this.list.sync(dests);
   }
 
+  /** Stateless: the same as pick(). */
+  peek(flow: FlowKey, nowMs: number): Dest | null {
+    return this.pick(flow, nowMs);
+  }
+
   pick(_flow: FlowKey, _nowMs: number): Dest | null {
     return weightedLeastConnection(this.list.dests);
   }

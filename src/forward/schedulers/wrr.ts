@@ -64,6 +64,16 @@ class WeightedRoundRobin implements Scheduler {
     }
   }
 
+  /** pick() with the mark (cl, cw) restored afterwards. */
+  peek(flow: FlowKey, nowMs: number): Dest | null {
+    const cl = this.cl;
+    const cw = this.cw;
+    const d = this.pick(flow, nowMs);
+    this.cl = cl;
+    this.cw = cw;
+    return d;
+  }
+
   pick(_flow: FlowKey, _nowMs: number): Dest | null {
     const dests = this.list.dests;
     const n = dests.length;

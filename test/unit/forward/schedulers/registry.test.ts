@@ -51,7 +51,7 @@ test('common rules: over random states no scheduler hands a new flow to a quiesc
   }
 });
 
-test('common rules: picks do not allocate (no GC and flat heap over 100,000 picks, after warm-up)', async () => {
+test('common rules: picks and peeks do not allocate (no GC and flat heap over 100,000 of each, after warm-up)', async () => {
   // An allocating pick shows as heap growth or, once new space fills, as a scavenge; a
   // synchronous loop that allocates nothing triggers neither. Checked to fail with an
   // allocating loop (2 scavenges, 2.3 MB over 100,000 picks of `[d, i]`).
@@ -68,7 +68,10 @@ test('common rules: picks do not allocate (no GC and flat heap over 100,000 pick
       ds[3]!.overloaded = true; // exercise the fallback walks too
       const s = make(n, ds, { shFallback: true, mhFallback: true }, seeded(1));
       const run = (count: number) => {
-        for (let i = 0; i < count; i++) s.pick(flows[i & 1023]!, 1000);
+        for (let i = 0; i < count; i++) {
+          s.peek(flows[(i + 7) & 1023]!, 1000);
+          s.pick(flows[i & 1023]!, 1000);
+        }
       };
       run(50_000); // warm up: JIT, and lblc/lblcr fill their 50 entries
       let clean = false;
@@ -87,5 +90,33 @@ test('common rules: picks do not allocate (no GC and flat heap over 100,000 pick
     }
   } finally {
     obs.disconnect();
+  }
+});
+
+test('peek: answers what pick would, and changes nothing (same pick sequence with or without peeks)', () => {
+  for (const n of schedulerNames) {
+    const mk = () => dests(Array.from({ length: 6 }, (_, i) => [`R${i}`, 1 + (i % 3)] as [string, number]));
+    const da = mk();
+    const db = mk();
+    const a = make(n, da, { shFallback: true, mhFallback: true }, seeded(21));
+    const b = make(n, db, { shFallback: true, mhFallback: true }, seeded(21));
+    const rnd = seeded(5);
+    for (let i = 0; i < 3000; i++) {
+      if (i % 50 === 0) {
+        // same random counter states on both sides
+        for (let k = 0; k < 6; k++) {
+          const act = Math.floor(rnd() * 6);
+          const ovl = rnd() < 0.15;
+          da[k]!.activeConns = db[k]!.activeConns = act;
+          da[k]!.overloaded = db[k]!.overloaded = ovl;
+        }
+      }
+      const f = clientFlow(i % 97, (0xc6120000 + (i % 5)) >>> 0);
+      const peeked = a.peek(f, i);
+      a.peek(clientFlow(i + 1), i);
+      const got = a.pick(f, i);
+      assert.equal(peeked?.key, got?.key, `${n} #${i}: peek said ${peeked?.key}, pick gave ${got?.key}`);
+      assert.equal(got?.key, b.pick(f, i)?.key, `${n} #${i}: peeks changed the sequence`);
+    }
   }
 });
