@@ -43,7 +43,8 @@ export class RateEstimator {
     this.last = { ...t };
     if (!l) return;
     // "scaled by 2^10, but divided 2 seconds": rate = delta << 9; avg += (rate - avg) >> 2.
-    const upd = (avg: number, delta: number, shift: number) => avg + (Math.max(0, delta) * 2 ** shift - avg) / 4;
+    // Integer arithmetic as the kernel's s64 shift (floor), so values settle exactly as there.
+    const upd = (avg: number, delta: number, shift: number) => avg + Math.floor((Math.max(0, delta) * 2 ** shift - avg) / 4);
     this.cps = upd(this.cps, t.conns - l.conns, 9);
     this.inpps = upd(this.inpps, t.inpkts - l.inpkts, 9);
     this.outpps = upd(this.outpps, t.outpkts - l.outpkts, 9);
