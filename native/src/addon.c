@@ -265,6 +265,7 @@ typedef struct {
   napi_ref self;
   bool selfHeld;
   napi_async_context actx;
+  bool inCallback; // close() from inside onReadable defers napi_async_destroy until it returns
 } Sock;
 
 static void poll_closed(uv_handle_t *h) {
@@ -854,11 +855,17 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   napi_value cb, self, res, arg;
   if (napi_get_reference_value(env, s->cb, &cb) == napi_ok && napi_get_reference_value(env, s->self, &self) == napi_ok) {
     napi_create_int32(env, status, &arg);
+    s->inCallback = true;
     napi_status st = napi_make_callback(env, s->actx, self, cb, status < 0 ? 1 : 0, &arg, &res);
+    s->inCallback = false;
     if (st == napi_pending_exception) {
       napi_value exc;
       napi_get_and_clear_last_exception(env, &exc);
       napi_fatal_exception(env, exc);
+    }
+    if (s->fd < 0 && s->actx) { // closed by the callback
+      napi_async_destroy(env, s->actx);
+      s->actx = NULL;
     }
   }
   napi_close_handle_scope(env, scope);
@@ -924,7 +931,7 @@ static napi_value SockClose(napi_env env, napi_callback_info info) {
   Sock *s = unwrap(env, info, &argc, NULL, NULL);
   if (!s) return NULL;
   sock_close(env, s);
-  if (s->actx) {
+  if (s->actx && !s->inCallback) {
     napi_async_destroy(env, s->actx);
     s->actx = NULL;
   }

@@ -145,6 +145,29 @@ test('start(onReadable) fires from the event loop; the drain gets every frame; s
   rx.close();
 });
 
+test('close() from inside onReadable is safe, and the socket is then inert', async () => {
+  const tx = sock('a', 'v0');
+  const rx = sock('b', 'v1');
+  rx.attachRx();
+  const t0 = allocTxBatch(10);
+  tx.attachTx(t0);
+  let calls = 0;
+  rx.start(() => {
+    calls++;
+    rx.recvBatch();
+    rx.close();
+    rx.close();
+  });
+  frames(t0, 10, MAC_B, MAC_A);
+  assert.equal(sendAll(tx, 10), 10);
+  await waitFor(() => calls > 0, 2000, 5, 'first callback');
+  sendAll(tx, 10);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(calls, 1);
+  assert.equal(rx.closed, true);
+  assert.equal(rx.recvBatch(), 0);
+});
+
 test('PACKET_FANOUT spreads frames over two sockets: lb alternates, hash keeps each flow on one socket', async () => {
   const tx = sock('a', 'v0');
   const t0 = allocTxBatch(256);
