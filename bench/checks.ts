@@ -127,7 +127,7 @@ interface Result {
   failedAttempts: number;
   downEvents: number;
   cpuPctOfOneCore: number;
-  cpuUsPerCheck: number;
+  cpuUsPerCheck: number | null;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   advert100msLateMs: { p50: number; p99: number; max: number; over10ms: number };
   rssMiB: number;
@@ -184,7 +184,7 @@ async function runScenario(name: 'idle' | 'spread' | 'burst', o: Options, tcp: n
     failedAttempts: a1.failures - a0.failures,
     downEvents,
     cpuPctOfOneCore: r2((cpuMs / wallMs) * 100),
-    cpuUsPerCheck: Math.round((cpuMs * 1000) / Math.max(1, checks)),
+    cpuUsPerCheck: checks > 0 ? Math.round((cpuMs * 1000) / checks) : null,
     eventLoopDelayMs: { p50: ms(eld.percentile(50)), p99: ms(eld.percentile(99)), max: ms(eld.max) },
     advert100msLateMs: { p50: r2(percentile(late, 50)), p99: r2(percentile(late, 99)), max: r2(late.at(-1) ?? 0), over10ms: late.filter((x) => x > 10).length },
     rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
@@ -211,7 +211,7 @@ async function main(): Promise<void> {
   console.log(`checks bench: ${o.reals} real servers (${o.reals - nHttp} TCP_CHECK, ${nHttp} HTTP_GET), delay_loop 1 s, ${o.seconds} s measured, checker ${process.env.LVSD_BENCH_PINNED ? 'pinned to CPU 0' : 'not pinned'}`);
   for (const r of results) {
     console.log(
-      `  ${r.scenario.padEnd(6)} ${r.checksPerS} checks/s, ${r.failedAttempts} failed, CPU ${r.cpuPctOfOneCore}% of one core (${r.cpuUsPerCheck} µs/check), ` +
+      `  ${r.scenario.padEnd(6)} ${r.checksPerS} checks/s, ${r.failedAttempts} failed, CPU ${r.cpuPctOfOneCore}% of one core${r.cpuUsPerCheck === null ? '' : ` (${r.cpuUsPerCheck} µs/check)`}, ` +
         `event-loop delay p50 ${r.eventLoopDelayMs.p50} ms p99 ${r.eventLoopDelayMs.p99} ms max ${r.eventLoopDelayMs.max} ms, ` +
         `100 ms timer late p99 ${r.advert100msLateMs.p99} ms max ${r.advert100msLateMs.max} ms (${r.advert100msLateMs.over10ms} over 10 ms), RSS ${r.rssMiB} MiB`,
     );

@@ -190,9 +190,14 @@ export class CheckSubsystem implements Subsystem {
   /** The `checks` control command's result; `service` filters to one virtual server. */
   report(service?: string): ChecksReport {
     const now = this.d.clock.now();
-    const list = service === undefined ? [...this.services.values()] : [this.services.get(service)];
-    if (list[0] === undefined) throw new ControlError('ERR_CHECK_UNKNOWN_SERVICE', `no virtual server ${service}`);
-    const services: ServiceReport[] = (list as ServiceRt[]).map((svc) => ({
+    let list: ServiceRt[];
+    if (service === undefined) list = [...this.services.values()];
+    else {
+      const one = this.services.get(service);
+      if (!one) throw new ControlError('ERR_CHECK_UNKNOWN_SERVICE', `no virtual server ${service}`);
+      list = [one];
+    }
+    const services: ServiceReport[] = list.map((svc) => ({
       ...this.serviceHealth(svc),
       reals: [...svc.reals.values()].map((rt) => {
         const h = this.realHealth(svc, rt);

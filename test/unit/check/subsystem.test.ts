@@ -308,6 +308,10 @@ test('`checks` control command: every real server with per-checker state; unknow
   await assert.rejects(async () => spec.handler({ service: 5 }), { code: 'ERR_CONTROL_BAD_ARGS' });
   await sub.stop('shutdown');
   assert.equal(registry.get('checks'), undefined, 'stop unregisters the command');
+  const empty = setup([]);
+  await empty.sub.start(model([]));
+  assert.deepEqual(await empty.registry.get('checks')!.handler({}), { services: [] }, 'no virtual server: an empty report');
+  await empty.sub.stop('shutdown');
 });
 
 test('stop: timers cancelled, probes closed; omega runs notify_down and quorum_down at exit', async () => {
