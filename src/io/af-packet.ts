@@ -206,7 +206,12 @@ export class PacketSocket {
     return this.rx;
   }
 
-  /** Receives up to one batch without blocking; returns the number of frames (0 = none waiting). */
+  /**
+   * Receives up to one batch without blocking; returns the number of frames (0 = none
+   * waiting). recvmmsg path: at most `max` (default: the batch capacity). Ring path: the
+   * frames of the next retired block, up to the arrays' capacity (`max` is ignored); the
+   * previous call's frames are handed back to the kernel first.
+   */
   recvBatch(max?: number): number {
     if (this.ring) return this.s.ringNext();
     return max === undefined ? this.s.recv() : this.s.recv(max);
