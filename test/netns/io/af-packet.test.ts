@@ -79,7 +79,7 @@ after(async () => {
 
 test('frames sent from ns a arrive in ns b in batches (count > 1 in one recv), in order, with packet type and ifindex', async () => {
   const tx = sock('a', 'v0');
-  const rx = sock('b', 'v1');
+  const rx = sock('b', 'v1', { rcvbufBytes: 4 << 20 }); // room for all 200 frames before the first recv
   const rb = rx.attachRx(allocRxBatch(64, 2048));
   const t0 = allocTxBatch(200);
   tx.attachTx(t0);
