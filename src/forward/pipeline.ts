@@ -1035,8 +1035,8 @@ export class Pipeline {
 
   /**
    * Where a new flow would go and why (katran KatranSimulator getRealForFlow), without
-   * sending or creating state. For stateful schedulers (rr, wrr, ...) the answer is the
-   * scheduler's next pick: asking advances its position as one real new flow would.
+   * sending or changing any state: the scheduler is asked with peek(), pick()'s answer
+   * without its side effects.
    */
   trace(proto: 'tcp' | 'udp', src: string, sport: number, dst: string, dport: number): TraceResult {
     const s = textWords(src);
@@ -1092,7 +1092,7 @@ export class Pipeline {
       }
       persistence = { template: tText, hit: false, dest: tdest ? tdest.key : null };
     }
-    const pick = svc.scheduler.pick(flow, this.now * this.tickMs) as CoreDest | null;
+    const pick = svc.scheduler.peek(flow, this.now * this.tickMs) as CoreDest | null;
     if (!pick) return { ...none('no real server available (would answer ICMP port unreachable)'), ...base, persistence };
     return { ...none(`scheduler ${svc.vs.scheduler} picked it`), ...base, persistence, dest: pick.key, method: METHOD_TO_NAME[pick.method] ?? null };
   }

@@ -1,0 +1,50 @@
+/**
+ * Messages between the forwarding subsystem (main thread) and its workers (ARCHITECTURE
+ * D5): model changes, VIP claims, health and neighbours go down; answers to queries and
+ * neighbour requests come up. Counters do not travel here: they are in the shared buffer.
+ */
+import type { CoreVip, Model } from '../model/types.js';
+import type { IfaceSpec, RealHealth, StatsSlots, TraceResult, ConnRow } from './pipeline.js';
+import type { StatsLayout } from './stats.js';
+
+/** What a worker is started with (workerData). */
+export interface WorkerInit {
+  readonly index: number;
+  readonly workers: number;
+  /** Interfaces in slot order (MACs as text). */
+  readonly ifaces: readonly (Omit<IfaceSpec, 'mac'> & { readonly mac: string })[];
+  readonly capacity: number;
+  readonly tickMs: number;
+  readonly stats: SharedArrayBuffer;
+  readonly layout: StatsLayout;
+  /** PACKET_FANOUT group id (used when workers > 1). */
+  readonly fanoutGroup: number;
+  /** Frames per receive batch. */
+  readonly batch: number;
+  /** Use the TPACKET_V3 ring instead of recvmmsg. */
+  readonly ring: boolean;
+  /** Network namespace path to open sockets in (tests and benches); null = the current one. */
+  readonly netns: string | null;
+  readonly seed: number;
+}
+
+/** Main → worker. */
+export type ToWorker =
+  | { readonly type: 'model'; readonly model: Model; readonly slots: StatsSlots }
+  | { readonly type: 'claim'; readonly instance: string | null; readonly vips: readonly CoreVip[]; readonly claimed: boolean }
+  | { readonly type: 'health'; readonly service: string; readonly real: string; readonly health: RealHealth }
+  | { readonly type: 'quorum'; readonly service: string; readonly up: boolean }
+  | { readonly type: 'neigh'; readonly address: string; readonly mac: string | null }
+  | { readonly type: 'trace'; readonly id: number; readonly proto: 'tcp' | 'udp'; readonly src: string; readonly sport: number; readonly dst: string; readonly dport: number }
+  | { readonly type: 'conns'; readonly id: number; readonly limit: number }
+  | { readonly type: 'stop' };
+
+/** Worker → main. */
+export type FromWorker =
+  | { readonly type: 'ready'; readonly index: number; readonly ring: boolean; readonly vnet: boolean }
+  | { readonly type: 'error'; readonly index: number; readonly message: string }
+  | { readonly type: 'problems'; readonly index: number; readonly problems: readonly string[] }
+  | { readonly type: 'neigh-request'; readonly index: number; readonly requests: readonly { address: string; ifname: string | null }[] }
+  | { readonly type: 'trace'; readonly id: number; readonly result: TraceResult }
+  | { readonly type: 'conns'; readonly id: number; readonly rows: readonly ConnRow[]; readonly total: number }
+  | { readonly type: 'stopped'; readonly index: number };

@@ -1,0 +1,206 @@
+/**
+ * A forwarding worker thread (ARCHITECTURE D5): the composition root of one data-plane
+ * thread. It opens one AF_PACKET socket per interface (PACKET_VNET_HDR so GSO super-frames
+ * and partial checksums pass through; PACKET_FANOUT when there are several workers), runs
+ * the pure Pipeline over batches (recvmmsg in, sendmmsg out), and talks to the main thread
+ * by messages (src/forward/messages.ts) and the shared counters. This is the one file of
+ * forward/ that touches I/O (src/io/af-packet.ts) and reads the clock.
+ *
+ * Memory: one Buffer per worker holds every socket's receive slots and the scratch area;
+ * each socket's transmit arrays point into that same Buffer, so a frame rewritten in place
+ * is sent from where it was received, whichever socket it leaves by (no copy).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openPacketSocket, inNetns, VNET_HDR_LEN, META_STRIDE, type PacketSocket, type RxBatch } from '../io/af-packet.js';
+import { parseIPv6 } from '../lib/ip.js';
+import { A_TX, Pipeline, SCRATCH_FRAME } from './pipeline.js';
+import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
+import { statsRegion } from './stats.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const post = (m: FromWorker) => port.postMessage(m);
+
+/** Receive slot: a whole GSO super-frame (64 KiB) plus its virtio header. */
+const SLOT = 65536 + VNET_HDR_LEN;
+
+const pl = new Pipeline({
+  capacity: init.capacity,
+  tickMs: init.tickMs,
+  seed: init.seed,
+  stats: statsRegion(init.stats, init.layout, init.index),
+});
+pl.setInterfaces(init.ifaces);
+
+const nIf = init.ifaces.length;
+const batch = init.batch;
+const rxBytes = nIf * batch * SLOT;
+const scratchFrames = batch * 2;
+const mem = Buffer.alloc(rxBytes + scratchFrames * SCRATCH_FRAME);
+pl.setScratch(rxBytes, mem.length);
+const sockets: PacketSocket[] = [];
+const rx: RxBatch[] = [];
+const txOff: Uint32Array[] = [];
+const txLen: Uint32Array[] = [];
+const txCount = new Int32Array(nIf);
+const t0 = performance.now();
+let sendShort = 0;
+
+function nowTick(): number {
+  return Math.floor((performance.now() - t0) / init.tickMs) + 1;
+}
+
+function open(): void {
+  for (let k = 0; k < nIf; k++) {
+    const name = init.ifaces[k]!.name;
+    const s = openPacketSocket(name, {
+      vnetHdr: true,
+      rcvbufBytes: 16 << 20,
+      sndbufBytes: 16 << 20,
+      fanout: init.workers > 1 ? { group: (init.fanoutGroup + k) & 0xffff, mode: 'hash' } : undefined,
+    });
+    sockets.push(s);
+    const base = k * batch * SLOT;
+    const offsets = new Uint32Array(batch);
+    for (let i = 0; i < batch; i++) offsets[i] = i * SLOT;
+    const b: RxBatch = {
+      buf: mem.subarray(base, base + batch * SLOT),
+      offsets,
+      lengths: new Uint32Array(batch),
+      meta: new Uint32Array(batch * META_STRIDE),
+      capacity: batch,
+    };
+    rx.push(s.attachRx(b));
+    const cap = batch + scratchFrames;
+    txOff.push(new Uint32Array(cap));
+    txLen.push(new Uint32Array(cap));
+    s.attachTx({ buf: mem, offsets: txOff[k]!, lengths: txLen[k]! });
+  }
+}
+
+function flush(): void {
+  for (let j = 0; j < nIf; j++) {
+    const n = txCount[j]!;
+    if (n === 0) continue;
+    let sent = 0;
+    // sendmmsg may take part of a batch when the socket's queue is full: retry a few times.
+    for (let tries = 0; tries < 4 && sent < n; tries++) sent += sockets[j]!.sendBatch(n - sent, sent);
+    if (sent < n) sendShort += n - sent;
+    txCount[j] = 0;
+  }
+}
+
+/** Drains socket k: bounded rounds so one busy interface cannot starve the others or the messages. */
+function drain(k: number): void {
+  const s = sockets[k]!;
+  const b = rx[k]!;
+  const base = k * batch * SLOT;
+  for (let round = 0; round < 64; round++) {
+    const n = s.recvBatch();
+    if (n === 0) break;
+    const now = nowTick();
+    pl.resetScratch();
+    const lengths = b.lengths;
+    for (let i = 0; i < n; i++) {
+      const act = pl.process(mem, base + i * SLOT, lengths[i]!, true, k, now);
+      if (act === A_TX) {
+        const j = pl.outIf;
+        const c = txCount[j]!;
+        txOff[j]![c] = pl.outOff;
+        txLen[j]![c] = pl.outLen;
+        txCount[j] = c + 1;
+      }
+    }
+    flush();
+    if (n < batch) break;
+  }
+}
+
+/** Solicited-node multicast MAC (RFC 4291 §2.7.1, RFC 2464 §7) of an IPv6 address. */
+function solicitedNodeMac(addr: string): string | null {
+  const b = parseIPv6(addr);
+  if (!b) return null;
+  return `33:33:ff:${[b[13]!, b[14]!, b[15]!].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
+}
+
+function onMessage(m: ToWorker): void {
+  switch (m.type) {
+    case 'model':
+      pl.applyModel(m.model, m.slots);
+      if (pl.problems.length) post({ type: 'problems', index: init.index, problems: pl.problems });
+      break;
+    case 'claim':
+      pl.setClaim(m.instance, m.vips, m.claimed);
+      for (const v of m.vips) {
+        if (v.family !== 'ipv6') continue;
+        const k = init.ifaces.findIndex((i) => i.name === v.interface);
+        const mac = solicitedNodeMac(v.address);
+        if (k < 0 || !mac) continue;
+        try {
+          if (m.claimed) sockets[k]!.joinMulticast(mac);
+          else sockets[k]!.leaveMulticast(mac);
+        } catch {
+          /* membership is best effort: veth delivers multicast anyway */
+        }
+      }
+      break;
+    case 'health':
+      pl.setRealHealth(m.service, m.real, m.health);
+      break;
+    case 'quorum':
+      pl.setServiceQuorum(m.service, m.up);
+      break;
+    case 'neigh':
+      pl.setNeighbour(m.address, m.mac);
+      break;
+    case 'trace':
+      pl.now = nowTick();
+      post({ type: 'trace', id: m.id, result: pl.trace(m.proto, m.src, m.sport, m.dst, m.dport) });
+      break;
+    case 'conns': {
+      pl.now = nowTick();
+      const rows = pl.listConns(m.limit);
+      post({ type: 'conns', id: m.id, rows, total: pl.conns.size });
+      break;
+    }
+    case 'stop':
+      stop();
+      break;
+  }
+}
+
+let timer: NodeJS.Timeout | null = null;
+
+function stop(): void {
+  if (timer) clearInterval(timer);
+  timer = null;
+  for (const s of sockets) {
+    s.stop();
+    s.close();
+  }
+  sockets.length = 0;
+  post({ type: 'stopped', index: init.index });
+  port.off('message', onMessage);
+  port.close();
+}
+
+try {
+  if (init.netns) inNetns(init.netns, open);
+  else open();
+  port.on('message', onMessage);
+  for (let k = 0; k < nIf; k++) sockets[k]!.start(() => drain(k));
+  timer = setInterval(() => {
+    pl.advance(nowTick());
+    pl.publishGauges();
+    if (pl.needNeighbour) {
+      const requests = pl.takeNeighbourRequests();
+      if (requests.length) post({ type: 'neigh-request', index: init.index, requests });
+    }
+    void sendShort;
+  }, 100);
+  post({ type: 'ready', index: init.index, ring: false, vnet: sockets.every((s) => s.vnetHdr) });
+} catch (e) {
+  post({ type: 'error', index: init.index, message: e instanceof Error ? e.message : String(e) });
+  for (const s of sockets) s.close();
+  port.close();
+}
