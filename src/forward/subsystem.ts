@@ -604,10 +604,13 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     if (reg.get('lvs')) return;
     reg.register('lvs', {
       describe: 'virtual services and real servers with counters, rates, timeouts; conns: true lists connections; zero: true zeroes counters',
-      handler: async (args) => this.lvs({ conns: argBool(args, 'conns'), zero: argBool(args, 'zero') }),
+      handler: async (args) => this.lvs({
+        conns: argBool(args, 'conns') || argBool(args, 'connections') || args.action === 'connections',
+        zero: argBool(args, 'zero') || args.action === 'zero',
+      }),
     });
     reg.register('trace', {
-      describe: 'which real server a new flow would get and why: {proto, src, sport, dst, dport} or {flow: "tcp CIP:PORT VIP:PORT"}',
+      describe: 'which real server a new flow would get and why: {proto, client: "CIP:PORT", vip: "VIP:PORT"} (or {flow: "tcp CIP:PORT VIP:PORT"})',
       handler: async (args) => {
         const f = parseTraceArgs(args);
         return this.trace(f.proto, f.src, f.sport, f.dst, f.dport);
@@ -633,7 +636,13 @@ export function parseTraceArgs(args: Readonly<Record<string, unknown>>): { proto
   let proto: string | undefined;
   let src: string | undefined;
   let dst: string | undefined;
-  if (flow !== undefined) {
+  const client = argString(args, 'client');
+  if (flow === undefined && client !== undefined) {
+    // lvsadm trace tcp CIP:PORT VIP:PORT → {proto, client, vip}
+    proto = argString(args, 'proto', true);
+    src = client;
+    dst = argString(args, 'vip', true);
+  } else if (flow !== undefined) {
     const parts = flow.trim().split(/\s+/);
     if (parts.length !== 3) throw new ControlError('ERR_CONTROL_BAD_ARGS', 'flow must be "tcp|udp CIP:PORT VIP:PORT"');
     [proto, src, dst] = parts as [string, string, string];
