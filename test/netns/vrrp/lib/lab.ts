@@ -52,7 +52,8 @@ export interface LvsdProc {
 export interface KeepalivedProc {
   readonly child: ChildProcess;
   readonly out: Lines;
-  waitLog(re: RegExp, timeoutMs: number): Promise<string>;
+  /** Waits for a log line matching re at or after line index `from`. */
+  waitLog(re: RegExp, timeoutMs: number, from?: number): Promise<string>;
 }
 
 export class VrrpLab {
@@ -125,7 +126,7 @@ export class VrrpLab {
     const out = new Lines(child);
     return {
       child, out,
-      waitLog: (re, timeoutMs) => waitFor(() => out.lines.find((l) => re.test(l)), timeoutMs, 20, `${host} keepalived log ${re}`),
+      waitLog: (re, timeoutMs, from = 0) => waitFor(() => out.lines.slice(from).find((l) => re.test(l)), timeoutMs, 10, `${host} keepalived log ${re}`),
     };
   }
 
