@@ -1,7 +1,8 @@
 /**
- * lvsd with real keepalived (Debian's /usr/sbin/keepalived) as its VRRP peer, VRRPv3 (no authentication in v3) with
- * over multicast and over unicast peers: each takes over
- * from the other in both roles and neither reports a packet error.
+ * lvsd with real keepalived (Debian's /usr/sbin/keepalived) as its VRRP peer, VRRPv3
+ * (checksum over the IPv4 pseudo-header, no authentication), over multicast and over
+ * unicast peers: each takes over from the other in both roles and neither reports a
+ * packet error.
  */
 import { test } from 'node:test';
 import { canUseNetns } from '../lib/netns.js';
