@@ -7,6 +7,7 @@ import type { Clock, TimerHandle } from '../lib/clock.js';
 import type { Checker } from '../model/types.js';
 import type { CheckOutcome } from './outcome.js';
 import type { Probe } from './probe.js';
+import type { ProbeGate } from './probe-gate.js';
 import {
   initialCheckerState,
   migrateCheckerState,
@@ -31,11 +32,14 @@ export class CheckerRunner {
   private readonly clock: Clock;
   private readonly probe: Probe;
   private readonly hooks: RunnerHooks;
+  private readonly gate: ProbeGate | null;
   private timer: TimerHandle | null = null;
   private stopped = false;
 
-  constructor(opts: { checker: Checker; clock: Clock; probe: Probe; hooks: RunnerHooks; startUp: boolean; state?: CheckerState }) {
+  /** `gate`: probes start through it (batched per event-loop turn); null = at once. */
+  constructor(opts: { checker: Checker; clock: Clock; probe: Probe; hooks: RunnerHooks; startUp: boolean; state?: CheckerState; gate?: ProbeGate | null }) {
     this._checker = opts.checker;
+    this.gate = opts.gate ?? null;
     this.clock = opts.clock;
     this.probe = opts.probe;
     this.hooks = opts.hooks;
@@ -105,16 +109,22 @@ export class CheckerRunner {
         this.timer = null;
         return;
       case 'probe':
-        this.probe.run().then(
-          (outcome) => this.feed({ kind: 'result', now: this.clock.now(), outcome }),
-          (err: unknown) =>
-            this.feed({ kind: 'result', now: this.clock.now(), outcome: { ok: false, reason: 'error', detail: String(err), latencyMs: 0 } }),
-        );
+        if (this.gate) this.gate.enqueue(() => this.startProbe());
+        else this.startProbe();
         return;
       case 'result-changed':
       case 'transition':
         this.hooks.onChange(this, e);
         return;
     }
+  }
+
+  private startProbe(): void {
+    if (this.stopped) return;
+    this.probe.run().then(
+      (outcome) => this.feed({ kind: 'result', now: this.clock.now(), outcome }),
+      (err: unknown) =>
+        this.feed({ kind: 'result', now: this.clock.now(), outcome: { ok: false, reason: 'error', detail: String(err), latencyMs: 0 } }),
+    );
   }
 }

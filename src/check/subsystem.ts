@@ -28,6 +28,7 @@ import type { Subsystem } from '../daemon/subsystem.js';
 import { isIPv6 } from 'node:net';
 import { CheckerRunner, type RunnerHooks } from './runner.js';
 import { createProbe, type ProbeFactory } from './probe.js';
+import { ProbeGate } from './probe-gate.js';
 import { effectiveWeight, initialQuorum, nextQuorum, realAlive } from './quorum.js';
 import type { CheckOutcome } from './outcome.js';
 import type { ChecksReport, RealHealth, ServiceHealth, ServiceReport } from './report.js';
@@ -49,6 +50,8 @@ export interface CheckSubsystemDeps {
   readonly random?: () => number;
   /** Emit `check.result` for every attempt, not only for changes (debugging). */
   readonly verboseResults?: boolean;
+  /** Probe starts per event-loop turn (default PROBES_PER_TURN; see probe-gate.ts). */
+  readonly probesPerTurn?: number;
 }
 
 interface RealRt {
@@ -108,6 +111,7 @@ export class CheckSubsystem implements Subsystem {
   private readonly pendingScripts = new Set<Promise<unknown>>();
   private readonly hooks: RunnerHooks;
   private readonly runnerOwner = new WeakMap<CheckerRunner, { svc: ServiceRt; rt: RealRt }>();
+  private readonly gate: ProbeGate;
   private unsubscribe: (() => void) | null = null;
   private running = false;
 
@@ -115,6 +119,7 @@ export class CheckSubsystem implements Subsystem {
     this.d = deps;
     this.probes = deps.probes ?? createProbe;
     this.random = deps.random ?? Math.random;
+    this.gate = new ProbeGate(deps.probesPerTurn);
     this.hooks = {
       onChange: (runner, e) => this.onChange(runner, e),
       onResult: (runner, o) => this.onResult(runner, o),
@@ -299,7 +304,7 @@ export class CheckSubsystem implements Subsystem {
       scripts: this.d.scripts,
       warn: (msg, fields) => this.d.bus.emit({ type: 'log', level: 'warn', msg, fields: { service: svc.vs.key, real: rt.rs.key, ...fields } }),
     });
-    const r = new CheckerRunner({ checker: c, clock: this.d.clock, probe, hooks: this.hooks, startUp });
+    const r = new CheckerRunner({ checker: c, clock: this.d.clock, probe, hooks: this.hooks, startUp, gate: this.gate });
     this.runnerOwner.set(r, { svc, rt });
     return r;
   }

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ProbeGate } from '../../../src/check/probe-gate.js';
+
+test('ProbeGate starts at most perTurn probes per turn, in order, and drains everything', () => {
+  const turns: Array<() => void> = [];
+  const gate = new ProbeGate(3, (fn) => turns.push(fn));
+  const started: number[] = [];
+  for (let i = 0; i < 8; i++) gate.enqueue(() => started.push(i));
+  assert.equal(started.length, 0, 'nothing starts synchronously');
+  assert.equal(turns.length, 1, 'one deferred turn scheduled');
+  turns.shift()!();
+  assert.deepEqual(started, [0, 1, 2]);
+  assert.equal(gate.pending, 5);
+  turns.shift()!();
+  gate.enqueue(() => started.push(8));
+  turns.shift()!();
+  assert.deepEqual(started, [0, 1, 2, 3, 4, 5, 6, 7]);
+  turns.shift()!();
+  assert.deepEqual(started, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(turns.length, 0, 'idle once drained');
+  assert.equal(gate.pending, 0);
+});
+
+test('a start that throws does not stall the queue', () => {
+  const turns: Array<() => void> = [];
+  const gate = new ProbeGate(2, (fn) => turns.push(fn));
+  const started: string[] = [];
+  gate.enqueue(() => {
+    throw new Error('boom');
+  });
+  gate.enqueue(() => started.push('b'));
+  gate.enqueue(() => started.push('c'));
+  while (turns.length) turns.shift()!();
+  assert.deepEqual(started, ['b', 'c']);
+});
