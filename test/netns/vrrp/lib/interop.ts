@@ -13,6 +13,18 @@ export interface InteropCase {
   readonly version: 2 | 3;
   readonly password: string | null;
   readonly unicast: boolean;
+  /** IPv6 (VRRPv3 over ff02::12 from the link-local addresses); default IPv4. */
+  readonly ipv6?: boolean;
+}
+
+/** The VIPs of a case: one IPv4 VIP, or a link-local and a documentation IPv6 VIP. */
+function vipsOf(c: InteropCase): string[] {
+  return c.ipv6 ? ['fe80::51:1/64', '2001:db8:10::100/64'] : [`${VIP}/24`];
+}
+
+/** The address checked on the directors (the last VIP). */
+function probeVip(c: InteropCase): string {
+  return vipsOf(c).at(-1)!.split('/')[0]!;
 }
 
 const KD = `${SUBNET}.1`;
@@ -34,7 +46,7 @@ function keepalivedConf(c: InteropCase, priority: number): string {
     ...(c.password ? ['  authentication {', '    auth_type PASS', `    auth_pass ${c.password}`, '  }'] : []),
     ...(c.unicast ? [`  unicast_src_ip ${KD}`, '  unicast_peer {', `    ${LV}`, '  }'] : []),
     '  virtual_ipaddress {',
-    `    ${VIP}/24`,
+    ...vipsOf(c).map((v) => `    ${v}`),
     '  }',
     '}',
     '',
@@ -44,7 +56,7 @@ function keepalivedConf(c: InteropCase, priority: number): string {
 function lvsdModel(c: InteropCase, priority: number) {
   return model({
     instances: [instance('VI_1', {
-      priority, vrid: 51, version: c.version, advertIntervalMs: 1000, vips: [vip(`${VIP}/24`)],
+      priority, vrid: 51, version: c.version, family: c.ipv6 ? 'ipv6' : 'ipv4', advertIntervalMs: 1000, vips: vipsOf(c).map((v) => vip(v)),
       auth: c.password ? { type: 'PASS', password: c.password } : null,
       unicastSrcIp: c.unicast ? LV : null, unicastPeers: c.unicast ? [KD] : [], checkUnicastSrc: c.unicast,
       garp: { masterDelayMs: 1000, masterRepeat: 5, masterRefreshMs: 0, masterRefreshRepeat: 1, lowerPrioDelayMs: 1000, lowerPrioRepeat: 5, intervalMs: 0, gnaIntervalMs: 0 },
@@ -65,6 +77,7 @@ function rxErrors(k: KeepalivedProc): string[] {
 /** Runs the whole exchange; returns the measured takeover times. */
 export async function runInterop(lab: VrrpLab, c: InteropCase): Promise<Record<string, number>> {
   const m: Record<string, number> = {};
+  const VIP = probeVip(c);
   // 1. keepalived alone becomes MASTER
   const kd = lab.startKeepalived('d1', keepalivedConf(c, 100));
   await kd.waitLog(/\(VI_1\) Entering MASTER STATE/, 10000);
@@ -73,7 +86,7 @@ export async function runInterop(lab: VrrpLab, c: InteropCase): Promise<Record<s
   let lv = lab.startLvsd('d2', lvsdModel(c, 150));
   const pre = await lv.waitEvent(to('MASTER'), 10000, 'lvsd preempts keepalived');
   assert.equal(pre.reason, 'preempt');
-  await kd.waitLog(/Master received advert from 198\.18\.10\.2 with higher priority 150, ours 100/, 3000);
+  await kd.waitLog(new RegExp(`Master received advert from ${c.ipv6 ? 'fe80:\\S+' : LV.replaceAll('.', '\\.')} with higher priority 150, ours 100`), 3000);
   await kd.waitLog(/\(VI_1\) Entering BACKUP STATE$/, 3000);
   await waitFor(async () => !(await lab.addresses('d1')).includes(VIP), 3000, 20, 'keepalived released the VIP');
   assert.ok((await lab.addresses('d2')).includes(VIP));

@@ -154,6 +154,15 @@ export class VrrpLab {
     return m ? m[1]! : null;
   }
 
+  /** Waits until eth0's link-local IPv6 address has passed DAD; returns it. */
+  async linkLocal(host: string): Promise<string> {
+    return waitFor(async () => {
+      const r = await this.topo.exec(host, ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'link']);
+      const m = /inet6 (fe80::[0-9a-f:]+)\/64/.exec(r.stdout);
+      return m && !r.stdout.includes('tentative') ? m[1]! : null;
+    }, 5000, 50, `${host} link-local address`);
+  }
+
   /** Kernel addresses on a host's eth0. */
   async addresses(host: string): Promise<string[]> {
     const r = await this.topo.exec(host, ['ip', '-o', 'addr', 'show', 'dev', 'eth0']);
