@@ -157,7 +157,10 @@ export class VrrpSubsystem implements Subsystem {
       rt.cancelTimers();
       this.instances.delete(n);
     }
-    for (const rt of this.instances.values()) rt.coreVips = next.coreVips;
+    for (const rt of this.instances.values()) {
+      rt.coreVips = next.coreVips;
+      rt.mcastGroup = rt.inst.family === 'ipv4' ? next.global.vrrpMcastGroup4 : next.global.vrrpMcastGroup6;
+    }
     await this.hub.configure(this.trackerWants(next));
     // changed in place: new settings, VIP list diffed while MASTER, state kept
     for (const n of changes.instances.changed) {
