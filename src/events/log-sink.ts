@@ -95,6 +95,7 @@ export function createLogger(opts: { format: LogFormat; level: Level; destinatio
       sync: true,
       translateTime: 'SYS:HH:MM:ss.l',
       ignore: 'pid,hostname',
+      singleLine: true,
       destination: opts.destination ?? 1,
     });
     return pino(base, stream);
