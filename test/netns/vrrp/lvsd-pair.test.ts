@@ -39,6 +39,8 @@ test('lvsd pair: election, SIGKILL failover within Master_Down_Interval + 100 ms
     // ── SIGKILL of the MASTER (and of the service it ran) ──
     const tcpdump = lab.topo.spawn('client', ['tcpdump', '-i', 'eth0', '-nn', '-e', '-l', 'arp']);
     const arpLines = new Lines(tcpdump);
+    const vrrpDump = lab.topo.spawn('client', ['tcpdump', '-i', 'eth0', '-nn', '-tt', '-l', 'ip proto 112']);
+    const vrrpLines = new Lines(vrrpDump);
     const probe = lab.probe(10, 9000);
     await probe.ready;
     await new Promise((r) => setTimeout(r, 1500));
@@ -51,8 +53,16 @@ test('lvsd pair: election, SIGKILL failover within Master_Down_Interval + 100 ms
     const res = await probe.done;
     const g = failoverGap(res, killAt, 'd2');
     const mdi = masterDownIntervalMs(2, 100, 1000);
-    report.sigkill = { masterDownIntervalMs: mdi, serviceBackAfterKillMs: g.fromEventMs, clientGapMs: g.gapMs, lostProbes: g.lost, d2MasterAfterKillMs: took.t - killAt };
+    // the last advert of d1 as the client segment saw it (tcpdump -tt: kernel capture time)
+    const advertTimes = vrrpLines.lines.filter((l) => l.includes(' > 224.0.0.18') && l.includes('198.18.10.1 ')).map((l) => Math.round(Number(l.split(' ')[0]) * 1000));
+    const lastAdvert = Math.max(...advertTimes.filter((t) => t <= killAt + 5));
+    report.sigkill = {
+      masterDownIntervalMs: mdi, d2MasterAfterLastAdvertMs: took.t - lastAdvert, d2MasterAfterKillMs: took.t - killAt,
+      serviceBackAfterKillMs: g.fromEventMs, clientGapMs: g.gapMs, lostProbes: g.lost,
+    };
+    assert.ok(took.t - lastAdvert >= mdi - 20 && took.t - lastAdvert <= mdi + 100, `d2 MASTER ${took.t - lastAdvert} ms after d1's last advert (Master_Down_Interval ${mdi})`);
     assert.ok(g.fromEventMs <= mdi + 100, `service back ${g.fromEventMs} ms after SIGKILL (bound ${mdi + 100})`);
+    await lab.topo.kill(vrrpDump);
     assert.equal(await lab.clientArp(), D2_MAC, 'gratuitous ARP moved the client to d2');
     await waitFor(() => arpLines.lines.some((l) => l.includes(D2_MAC) && l.includes(VIP)), 2000, 20, 'GARP from d2 seen by tcpdump on the client');
     report.garpSeen = arpLines.lines.filter((l) => l.includes(D2_MAC) && l.includes(VIP)).length;
