@@ -122,9 +122,9 @@ export class HttpProbe implements Probe {
     this.client = new Client(this.origin(), {
       connect: connector as never,
       pipelining: 0,
+      // undici's own timers back up the per-url deadline (which fires first)
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-      keepAliveTimeout: 1,
     });
     return this.client;
   }
