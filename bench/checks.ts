@@ -142,6 +142,8 @@ interface Result {
   cpuUsPerCheck: number | null;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   advert100msLateMs: { p50: number; p99: number; max: number; over10ms: number };
+  /** performance.eventLoopUtilization(): share of the window the loop spent running callbacks. */
+  eventLoopUtilization: number;
   /** V8 GC pauses on the main thread during the window. */
   gcPauseMs: { count: number; total: number; max: number };
   rssMiB: number;
@@ -187,12 +189,14 @@ async function runScenario(name: 'idle' | 'spread' | 'burst', o: Options, tcp: n
     }
   });
   gcObs.observe({ entryTypes: ['gc'] });
+  const elu0 = performance.eventLoopUtilization();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, o.seconds * 1000));
   gcObs.disconnect();
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
   clearTimeout(advert!);
   eld.disable();
   const a1 = totals();
@@ -213,6 +217,7 @@ async function runScenario(name: 'idle' | 'spread' | 'burst', o: Options, tcp: n
     cpuUsPerCheck: checks > 0 ? Math.round((cpuMs * 1000) / checks) : null,
     eventLoopDelayMs: { p50: ms(eld.percentile(50)), p99: ms(eld.percentile(99)), max: ms(eld.max) },
     advert100msLateMs: { p50: r2(percentile(late, 50)), p99: r2(percentile(late, 99)), max: r2(late.at(-1) ?? 0), over10ms: late.filter((x) => x > 10).length },
+    eventLoopUtilization: r2(elu.utilization),
     gcPauseMs: { count: gc.count, total: r2(gc.total), max: r2(gc.max) },
     rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
   };
@@ -238,7 +243,7 @@ async function main(): Promise<void> {
   console.log(`checks bench: ${o.reals} real servers (${o.reals - nHttp} TCP_CHECK, ${nHttp} HTTP_GET), delay_loop 1 s, ${o.seconds} s measured, checker ${process.env.LVSD_BENCH_PINNED ? 'pinned to CPU 0' : 'not pinned'}`);
   for (const r of results) {
     console.log(
-      `  ${r.scenario.padEnd(6)} ${r.checksPerS} checks/s, ${r.failedAttempts} failed, CPU ${r.cpuPctOfOneCore}% of one core${r.cpuUsPerCheck === null ? '' : ` (${r.cpuUsPerCheck} µs/check)`}, ` +
+      `  ${r.scenario.padEnd(6)} ${r.checksPerS} checks/s, ${r.failedAttempts} failed, CPU ${r.cpuPctOfOneCore}% of one core, loop busy ${Math.round(r.eventLoopUtilization * 100)}%${r.cpuUsPerCheck === null ? '' : ` (${r.cpuUsPerCheck} µs/check)`}, ` +
         `event-loop delay p50 ${r.eventLoopDelayMs.p50} ms p99 ${r.eventLoopDelayMs.p99} ms max ${r.eventLoopDelayMs.max} ms, ` +
         `100 ms timer late p99 ${r.advert100msLateMs.p99} ms max ${r.advert100msLateMs.max} ms (${r.advert100msLateMs.over10ms} over 10 ms), GC max pause ${r.gcPauseMs.max} ms (${r.gcPauseMs.count} GCs, ${r.gcPauseMs.total} ms), RSS ${r.rssMiB} MiB`,
     );
