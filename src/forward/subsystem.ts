@@ -44,6 +44,8 @@ export interface ForwardingDeps {
   readonly tickMs?: number;
   /** Network namespace path the workers open their sockets in (benches); null = current. */
   readonly netns?: string | null;
+  /** Receive with the TPACKET_V3 ring instead of recvmmsg (default: see docs/forwarding.md). */
+  readonly ring?: boolean;
   /** Claim the core VIPs that belong to no VRRP instance at start (default true). */
   readonly autoClaimUnowned?: boolean;
 }
@@ -113,6 +115,9 @@ interface RealState {
   weight: number | null;
 }
 
+/** Receive path by default (docs/forwarding.md "Receive path": measured with bench/forward.ts). */
+export const RING_DEFAULT = false;
+
 const FWD_NAMES: Record<string, string> = { NAT: 'Masq', DR: 'Route', TUN: 'Tunnel', FNAT: 'FullNat' };
 
 function zeroCounters(): LvsCounters {
@@ -169,7 +174,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     this.scheduleEstimator();
     this.running = true;
     this.updateNft();
-    this.deps.bus.emit({ type: 'forward.started', workers: this.workers.length, interfaces: this.ifaces.map((i) => i.name), ring: 'recvmmsg' });
+    this.deps.bus.emit({ type: 'forward.started', workers: this.workers.length, interfaces: this.ifaces.map((i) => i.name), ring: (this.deps.ring ?? RING_DEFAULT) ? 'tpacket_v3' : 'recvmmsg' });
   }
 
   async apply(next: Model, changes: ChangeSet): Promise<void> {
@@ -469,7 +474,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
       const init: WorkerInit = {
         index: i, workers, ifaces: this.ifaces, capacity: Math.max(1024, model.global.connTableSize),
         tickMs: this.deps.tickMs ?? 100, stats: this.statsBuf, layout: this.layout, fanoutGroup,
-        batch: this.deps.batch ?? 32, ring: false, netns: this.deps.netns ?? null, seed: randomInt(1, 0x7fffffff),
+        batch: this.deps.batch ?? 32, ring: this.deps.ring ?? RING_DEFAULT, netns: this.deps.netns ?? null, seed: randomInt(1, 0x7fffffff),
       };
       const w = newWorker(url, init);
       this.workers.push(w);

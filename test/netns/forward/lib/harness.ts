@@ -21,7 +21,7 @@ const bus = new EventBus();
 const out = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 bus.onAny((e) => out({ event: e }));
 const netlink = openNetlink();
-const fwd = new ForwardingSubsystem({ bus, registry: new CommandRegistry(), netlink, nft: nftAdapter(), batch: 32 });
+const fwd = new ForwardingSubsystem({ bus, registry: new CommandRegistry(), netlink, nft: nftAdapter(), batch: 32, ring: process.env.LVSD_FWD_RING === undefined ? undefined : process.env.LVSD_FWD_RING === '1' });
 
 async function main(): Promise<void> {
   await fwd.start(model);
