@@ -122,3 +122,25 @@ test('a bulk TCP transfer (8 MB) through NAT arrives intact (GSO super-frames, p
   assert.ok(res.conns.length > 0);
   assert.equal(res.counters.no_neighbour ?? 0, res.counters.no_neighbour, 'counters readable');
 });
+
+test('D4 measured: with forwarding on, the nft table keeps the kernel from leaking NAT replies (client RSTs)', { skip }, async () => {
+  const rsts = async () => Number(/TcpOutRsts\s+(\d+)/.exec((await t.ok('c', ['nstat', '-az', 'TcpOutRsts'])).toString())?.[1] ?? 0);
+  await t.sysctl('d', 'net.ipv4.ip_forward', '1');
+  try {
+    const a0 = await rsts();
+    for (let i = 0; i < 5; i++) assert.equal((await get()).code, 0);
+    const withRule = (await rsts()) - a0;
+    await t.ok('d', ['nft', 'delete', 'table', 'netdev', 'lvsd']);
+    const b0 = await rsts();
+    for (let i = 0; i < 5; i++) await get();
+    const withoutRule = (await rsts()) - b0;
+    console.log(`client RSTs for 5 requests: with the lvsd table ${withRule}, without it ${withoutRule}`);
+    assert.equal(withRule, 0);
+    assert.ok(withoutRule > 0, 'without the table the kernel forwards un-NATed replies and the client resets them');
+  } finally {
+    await t.sysctl('d', 'net.ipv4.ip_forward', '0');
+    // Any claim rebuilds the table.
+    await d.cmd({ cmd: 'claim', vips: [{ address: '198.18.0.10', family: 'ipv4', interface: 'eth0', instance: null, reason: 'virtual_server' }] });
+  }
+  assert.match(await t.ok('d', ['nft', 'list', 'table', 'netdev', 'lvsd']), /vip4/);
+});
