@@ -4,7 +4,7 @@
  * (argv[2]); commands arrive as JSON lines on stdin, answers leave as JSON lines on stdout:
  *   {"cmd":"health","service":..,"real":..,"up":false}   {"cmd":"quorum","service":..,"up":false}
  *   {"cmd":"lvs","conns":true}   {"cmd":"trace","flow":"tcp 198.18.0.100:1 198.18.0.10:80"}
- *   {"cmd":"claim"|"release","vips":[CoreVip...]}   {"cmd":"quit"}
+ *   {"cmd":"claim"|"release","vips":[CoreVip...]}   {"cmd":"apply","model":Model}   {"cmd":"quit"}
  * Events go to stdout as {"event": ...} lines.
  */
 import { readFileSync } from 'node:fs';
@@ -15,8 +15,9 @@ import { openNetlink } from '../../../../src/io/netlink.js';
 import { nftAdapter } from '../../../../src/io/nft.js';
 import { ForwardingSubsystem, parseTraceArgs } from '../../../../src/forward/subsystem.js';
 import type { Model } from '../../../../src/model/types.js';
+import { diff } from '../../../../src/model/diff.js';
 
-const model = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Model;
+let model = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Model;
 const bus = new EventBus();
 const out = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 bus.onAny((e) => out({ event: e }));
@@ -37,6 +38,14 @@ async function main(): Promise<void> {
         case 'quorum': out({ ok: fwd.setServiceQuorum(String(m.service), !!m.up) }); break;
         case 'lvs': out({ ok: true, result: await fwd.lvs({ conns: !!m.conns, zero: !!m.zero }) }); break;
         case 'trace': { const f = parseTraceArgs(m); out({ ok: true, result: await fwd.trace(f.proto, f.src, f.sport, f.dst, f.dport) }); break; }
+        case 'apply': {
+          const next = m.model as Model;
+          await fwd.apply(next, diff(model, next));
+          model = next;
+          await fwd.settled();
+          out({ ok: true, problems: fwd.problems });
+          break;
+        }
         case 'claim': fwd.claim(null, m.vips as never); await fwd.settled(); out({ ok: true }); break;
         case 'release': fwd.release(null, m.vips as never); await fwd.settled(); out({ ok: true }); break;
         case 'quit':
