@@ -23,6 +23,7 @@ const skip = !canUseNetns() && 'needs root and iproute2';
 const t = new Topology('fwd');
 const dir = mkdtempSync(join(tmpdir(), 'lvt-fwd-'));
 let d: Director;
+const servers = new Map<string, import('node:child_process').ChildProcess>();
 const SVC = 'tcp:198.18.0.10:80';
 
 const model = makeModel({
@@ -52,7 +53,7 @@ before(async () => {
     await t.addr(r, 'eth0', `198.18.1.${11 + i}/24`);
     // NAT: the real servers' gateway is the core-owned gateway VIP on the director.
     await t.ok(r, ['ip', 'route', 'add', 'default', 'via', '198.18.1.1']);
-    t.spawn(r, [process.execPath, SERVER, r, `198.18.1.${11 + i}`, '8080']);
+    servers.set(r, t.spawn(r, [process.execPath, SERVER, r, `198.18.1.${11 + i}`, '8080']));
   }
   d = new Director(t, 'd', model, dir);
   await d.ready();
@@ -90,6 +91,9 @@ test('the kernel does not answer for the VIP: no RST leaks (nft table), ping ans
 });
 
 test('a real server stopped: after its health goes down, its traffic stops and no request fails', { skip }, async () => {
+  // The server process really stops (its port then refuses); the checks' verdict is driven here.
+  await t.kill(servers.get('r2')!);
+  assert.notEqual((await t.exec('d', ['curl', '-s', '--max-time', '1', 'http://198.18.1.12:8080/'])).code, 0, 'r2 is down');
   await d.cmd({ cmd: 'health', service: SVC, real: '198.18.1.12:8080', up: false });
   const names: string[] = [];
   for (let i = 0; i < 8; i++) {
@@ -102,6 +106,8 @@ test('a real server stopped: after its health goes down, its traffic stops and n
   const tr = (await d.cmd({ cmd: 'trace', flow: 'tcp 198.18.0.100:1234 198.18.0.10:80' })).result as { dest: string; service: string };
   assert.equal(tr.service, SVC);
   assert.notEqual(tr.dest, '198.18.1.12:8080');
+  servers.set('r2', t.spawn('r2', [process.execPath, SERVER, 'r2', '198.18.1.12', '8080']));
+  await waitFor(async () => (await t.exec('d', ['curl', '-s', '--max-time', '1', 'http://198.18.1.12:8080/'])).code === 0, 10_000, 100, 'r2 back');
   await d.cmd({ cmd: 'health', service: SVC, real: '198.18.1.12:8080', up: true });
   const back = new Set<string>();
   for (let i = 0; i < 6; i++) back.add((await get()).body);
