@@ -173,4 +173,11 @@ test('reload: a real server removed from the config stops getting traffic; a new
   const c0 = before.services.find((s) => s.key === SVC)!.stats.conns;
   assert.equal(after.services.find((s) => s.key === SVC)!.stats.conns, c0 + 6, 'counters of the untouched service continue');
   assert.match(await t.ok('d', ['nft', 'list', 'table', 'netdev', 'lvsd']), /198\.18\.1\.12 \. 8080/);
+  // ipvsadm -Z: counters restart from zero.
+  await d.cmd({ cmd: 'lvs', zero: true });
+  const z = (await d.cmd({ cmd: 'lvs' })).result as { services: { key: string; stats: { conns: number; inpkts: number } }[] };
+  assert.deepEqual(z.services.map((s) => s.stats.conns), [0, 0]);
+  await get();
+  const z2 = (await d.cmd({ cmd: 'lvs' })).result as { services: { key: string; stats: { conns: number } }[] };
+  assert.equal(z2.services.find((s) => s.key === SVC)!.stats.conns, 1);
 });

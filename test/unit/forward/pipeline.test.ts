@@ -242,3 +242,21 @@ test('trace reports an existing connection and reasons without creating state', 
   assert.equal(pl.conns.conns, n);
   void hex;
 });
+
+test('a service owned by a VRRP instance forwards only while that instance has claimed it', () => {
+  const spec: ModelSpec = {
+    services: [{ match: { kind: 'addr', address: VIP, port: 80 }, ownerInstance: 'VI_1', reals: [{ address: '198.18.1.11', port: 8080 }] }],
+    coreVips: [{ address: VIP, interface: 'eth0', instance: 'VI_1' }],
+  };
+  const { pl, model } = standardPipeline(spec);
+  const run = new Runner(pl);
+  // standardPipeline claimed the VIPs with instance null: the VIP answers, the service is inactive.
+  const r = syn(run, CLIENT, 1, VIP, 80);
+  assert.equal(r.action, A_TX);
+  assert.equal(r.outIf, 0, 'RST from the VIP, not forwarded');
+  assert.equal(pl.trace('tcp', CLIENT, 2, VIP, 80).serviceActive, false);
+  pl.setClaim('VI_1', Object.values(model.coreVips), true);
+  assert.equal(dstOf(syn(run, CLIENT, 3, VIP, 80).out), '198.18.1.11');
+  pl.setClaim('VI_1', Object.values(model.coreVips), false);
+  assert.equal(syn(run, CLIENT, 4, VIP, 80).action, A_IGNORE, 'released: neither answered nor forwarded');
+});
