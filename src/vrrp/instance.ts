@@ -124,6 +124,7 @@ export class InstanceRuntime {
       vips: i.vips.map((v) => v.address),
       unicastPeers: i.unicastPeers,
       checkUnicastSrc: i.checkUnicastSrc,
+      peerTtl: i.unicastPeerTtl,
       v3ChecksumAsV2: i.v3ChecksumAsV2,
       mcastGroup: this.mcastGroup,
     };

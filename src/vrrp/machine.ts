@@ -100,6 +100,8 @@ export interface MachineState {
   readonly nextMasterReason: VrrpReason;
   /** VIPs are installed. */
   readonly vipsSet: boolean;
+  /** `start` was received (an instance waiting in INIT for its scripts' first results has started). */
+  readonly started: boolean;
 }
 
 /** A validated advert, as the machine needs it. */
@@ -224,6 +226,7 @@ export function initialMachineState(cfg: MachineConfig, trackers: Readonly<Recor
     downAtMs: null,
     nextMasterReason: 'master_down_timer',
     vipsSet: false,
+    started: false,
   };
 }
 
@@ -339,18 +342,25 @@ function applyPriority(prev: MachineState, s: MachineState, out: Out, reason: st
 
 type Handler<K extends MachineInput['kind']> = (s: MachineState, i: Extract<MachineInput, { kind: K }>, ctx: StepContext, out: Out) => MachineState;
 
-/** Initialize (RFC 5798 §6.4.1; keepalived vrrp_init_state). */
-const onStart: Handler<'start'> = (s, i, ctx, out) => {
+/**
+ * Leaves INIT (RFC 5798 §6.4.1; keepalived vrrp_init_state): FAULT when a tracker says so,
+ * MASTER at once for the address owner, else BACKUP. While a weight-0 script has not
+ * reported yet the instance stays in INIT, silently (keepalived keeps such an instance out
+ * of service without logging a transition).
+ */
+function leaveInit(s: MachineState, nowMs: number, ctx: StepContext, out: Out): MachineState {
   if (hasOwnFault(s)) return enterFault(s, out, 'tracker', true, true);
-  if (anyPending(s.trackers)) return enterFault(s, out, 'tracker', false, false);
+  if (anyPending(s.trackers)) return s;
   if (ctx.syncOthersFaulted) return enterFault(s, out, 'sync_group', false, false);
   if (s.basePriority === PRIORITY_OWNER) {
-    if (ctx.syncCanGoMaster) return becomeMaster(s, out, i.nowMs, 'priority_owner');
+    if (ctx.syncCanGoMaster) return becomeMaster(s, out, nowMs, 'priority_owner');
     // keepalived: an owner whose sync group is BACKUP waits one advert interval plus the minimum skew
-    return enterBackup(s, out, i.nowMs, 'startup', s.cfg.advertIntervalMs + skewMinMs(s.cfg.version, s.cfg.advertIntervalMs));
+    return enterBackup(s, out, nowMs, 'startup', s.cfg.advertIntervalMs + skewMinMs(s.cfg.version, s.cfg.advertIntervalMs));
   }
-  return enterBackup(s, out, i.nowMs, 'startup');
-};
+  return enterBackup(s, out, nowMs, 'startup');
+}
+
+const onStart: Handler<'start'> = (s, i, ctx, out) => leaveInit({ ...s, started: true }, i.nowMs, ctx, out);
 
 /** Backup: ADVERTISEMENT received (RFC 5798 §6.4.2; keepalived vrrp_state_backup). */
 const onBackupAdvert: Handler<'advert'> = (s, i, _ctx, out) => {
@@ -464,22 +474,19 @@ const onTracker: Handler<'tracker'> = (s, i, ctx, out) => {
   let n = applyPriority(s, { ...s, trackers }, out, `tracker ${i.name}`);
   const isFault = anyFault(trackers);
   const isOut = isFault || anyPending(trackers);
-  if (n.state === 'INIT' || n.state === 'STOP') return n;
+  if (n.state === 'STOP') return n;
+  if (n.state === 'INIT') return n.started ? leaveInit(n, i.nowMs, ctx, out) : n;
   if (isFault && !wasFault) {
     // down_instance: a MASTER says goodbye with priority 0 (vrrp_state_leave_master, wantstate FAULT)
     if (n.state === 'MASTER') return { ...leaveMaster(n, out, i.nowMs, 'FAULT', 'tracker', true), wantState: 'FAULT' };
     if (n.state === 'BACKUP') return enterFault(n, out, 'tracker', true, true);
-    // already FAULT (pending or held by the group): keepalived re-sends the FAULT notifies
+    // already FAULT, held by the sync group: keepalived re-sends the FAULT notifies
     out.push({ kind: 'notify', state: 'FAULT' });
     return { ...n, wantState: 'FAULT' };
   }
   if (wasOut && !isOut && n.state === 'FAULT') {
     // try_up_instance: leave FAULT unless another member of the sync group still is faulted
-    const leavingInit = !wasFault; // only pending trackers held it: keepalived's "leaving init"
     if (ctx.syncOthersFaulted) return { ...n, wantState: 'BACKUP' };
-    if (leavingInit && n.basePriority === PRIORITY_OWNER && n.wantState === 'MASTER' && ctx.syncCanGoMaster) {
-      return becomeMaster(n, out, i.nowMs, 'priority_owner');
-    }
     return enterBackup(n, out, i.nowMs, 'tracker_recovered');
   }
   return n;

@@ -204,11 +204,11 @@ export class VrrpSubsystem implements Subsystem {
     }
     for (const rt of fresh) {
       const g = this.groupOf(rt);
-      if (g && g.state.state === 'INIT') continue;
+      if (g && !g.state.started) continue;
       this.runStep(rt, { kind: 'start', nowMs: nowMs() }, g ?? undefined);
     }
     for (const g of this.groups.values()) {
-      if (g.state.state !== 'INIT') continue;
+      if (g.state.started) continue;
       this.applyGroupResult(g, startGroup(g.state, this.memberStates(g.state), nowMs()));
     }
     this.refreshTrackers();
@@ -410,9 +410,12 @@ export class VrrpSubsystem implements Subsystem {
     for (const r of inst[kind]) out.set(r.name, r);
     const g = inst.syncGroup ? model.syncGroups[inst.syncGroup] : undefined;
     if (g) {
+      // keepalived: a group's trackers are unweighted unless sync_group_tracking_weight
+      const weighted = g.trackingWeight === true;
       for (const r of g[kind]) {
         const have = out.get(r.name);
-        if (!have || have.weight !== 0) out.set(r.name, r);
+        const ref = weighted ? r : { ...r, weight: 0 };
+        if (!have || have.weight !== 0) out.set(r.name, ref);
       }
     }
     return [...out.values()];

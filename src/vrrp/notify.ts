@@ -99,7 +99,7 @@ export class Notifier {
 
   private run(cmd: ScriptCommand, purpose: string, extraArgs: readonly string[], timeoutMs: number): void {
     const p = this.scripts
-      .run(cmd, { timeoutMs, user: this.settings.scriptUser, extraArgs })
+      .run(cmd, { timeoutMs, user: cmd.user ?? this.settings.scriptUser, extraArgs })
       .then((r) => {
         this.bus.emit({
           type: 'script.result', purpose, command: [cmd.line, ...extraArgs].join(' '),

@@ -396,6 +396,8 @@ export interface AdvertExpectation {
   /** Unicast peers; empty = multicast instance. */
   readonly unicastPeers: readonly string[];
   readonly checkUnicastSrc: boolean;
+  /** `unicast_peer ADDR min_ttl N max_ttl N`: TTL window per peer, checked with `check_unicast_src`. */
+  readonly peerTtl?: Readonly<Record<string, { readonly minTtl: number; readonly maxTtl: number }>>;
   readonly v3ChecksumAsV2: boolean;
   /** Multicast group in use (for the unicast checksum fallback keepalived has). */
   readonly mcastGroup: string;
@@ -471,8 +473,10 @@ export function validateAdvert(pkt: ReceivedPacket, exp: AdvertExpectation, chec
     for (const vip of exp.vips) {
       if (!got.has(vip)) return drop('addr_list', `ip address associated with VRID ${exp.vrid} not present in MASTER advert : ${vip}`);
     }
-    if (unicast && exp.checkUnicastSrc && !exp.unicastPeers.includes(pkt.src)) {
-      return drop('unicast_src', `unicast source address ${pkt.src} not a unicast peer`);
+    if (unicast && exp.checkUnicastSrc) {
+      if (!exp.unicastPeers.includes(pkt.src)) return drop('unicast_src', `unicast source address ${pkt.src} not a unicast peer`);
+      const w = exp.peerTtl?.[pkt.src];
+      if (w && pkt.ttl !== null && (pkt.ttl < w.minTtl || pkt.ttl > w.maxTtl)) return drop('ttl', `TTL/HL ${pkt.ttl} not in range ${w.minTtl} - ${w.maxTtl}`);
     }
   }
   return { ok: true, value: a };

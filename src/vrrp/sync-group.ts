@@ -20,6 +20,8 @@ export interface SyncGroupState {
   readonly name: string;
   readonly state: VrrpState;
   readonly members: readonly string[];
+  /** startGroup() was called (a group may stay INIT while a member's scripts have not reported). */
+  readonly started: boolean;
 }
 
 /** Group-level effects: a group transition and its notifies (notify_master/backup/fault of the group, generic notify, FIFO). */
@@ -41,7 +43,7 @@ export interface GroupStepResult {
 
 /** A group before start. */
 export function initialGroupState(name: string, members: readonly string[]): SyncGroupState {
-  return { name, state: 'INIT', members };
+  return { name, state: 'INIT', members, started: false };
 }
 
 /** The context one member is stepped with (keepalived vrrp_sync_can_goto_master, num_member_fault). */
@@ -86,6 +88,17 @@ export function stepGroup(
 ): GroupStepResult {
   const cur = members[name];
   if (!cur) return { group: g, members: {}, effects: [] };
+  if (g.started && g.state === 'INIT') {
+    // the group waits for its members' first script results (keepalived num_member_init)
+    const r0 = step(cur, input, contextFor(g, members, name));
+    const all = { ...members, [name]: r0.state };
+    const ms = g.members.filter((m) => all[m]).map((m) => all[m]!);
+    if (ms.some((m) => hasOwnFault(m)) || !ms.some((m) => isOutOfService(m))) {
+      const r1 = startGroup(g, all, input.nowMs);
+      return { group: r1.group, members: { [name]: r0.state, ...r1.members }, effects: [...r0.effects.map((e) => ({ instance: name, effect: e })), ...r1.effects] };
+    }
+    return { group: g, members: { [name]: r0.state }, effects: r0.effects.map((e) => ({ instance: name, effect: e })) };
+  }
   const out: GroupEffect[] = [];
   const changed: Record<string, MachineState> = {};
   const r = step(cur, input, contextFor(g, members, name));
@@ -119,13 +132,17 @@ export function stepGroup(
  */
 export function startGroup(g: SyncGroupState, members: Readonly<Record<string, MachineState>>, nowMs: number): GroupStepResult {
   const ms = g.members.filter((m) => members[m]).map((m) => members[m]!);
-  const state: 'MASTER' | 'BACKUP' | 'FAULT' = ms.some(isOutOfService) ? 'FAULT' : ms.every((m) => m.basePriority === PRIORITY_OWNER) ? 'MASTER' : 'BACKUP';
-  const group: SyncGroupState = { ...g, state };
+  if (!ms.some(hasOwnFault) && ms.some(isOutOfService)) {
+    // a member's weight-0 script has not reported yet: the whole group waits in INIT
+    return { group: { ...g, started: true }, members: {}, effects: [] };
+  }
+  const state: 'MASTER' | 'BACKUP' | 'FAULT' = ms.some(hasOwnFault) ? 'FAULT' : ms.every((m) => m.basePriority === PRIORITY_OWNER) ? 'MASTER' : 'BACKUP';
+  const group: SyncGroupState = { ...g, state, started: true };
   const out: GroupEffect[] = [];
   const changed: Record<string, MachineState> = {};
   for (const m of g.members) {
     const s = members[m];
-    if (!s) continue;
+    if (!s || s.state !== 'INIT') continue;
     const ctx: StepContext = { syncCanGoMaster: state === 'MASTER', syncOthersFaulted: state === 'FAULT' };
     const r = step(s, { kind: 'start', nowMs }, ctx);
     for (const e of r.effects) out.push({ instance: m, effect: e });
@@ -151,5 +168,5 @@ export function stopGroup(g: SyncGroupState, members: Readonly<Record<string, Ma
     out.push({ instance: null, effect: { kind: 'group_transition', from: g.state, to: 'STOP', reason: 'shutdown', trigger: g.name } });
     out.push({ instance: null, effect: { kind: 'group_notify', state: 'STOP' } });
   }
-  return { group: { ...g, state: 'STOP' }, members: changed, effects: out };
+  return { group: { ...g, state: 'STOP', started: true }, members: changed, effects: out };
 }

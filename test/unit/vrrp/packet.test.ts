@@ -305,3 +305,10 @@ test('compareAddresses orders numerically, for both families', () => {
   assert.equal(compareAddresses('198.18.0.1', '198.18.0.1'), 0);
   assert.equal(compareAddresses('fe80::2', 'fe80::10'), -1);
 });
+
+test('unicast_peer min_ttl/max_ttl: a TTL outside the window is a ttl drop (with check_unicast_src)', () => {
+  const spec = { ...base, dst: '198.18.0.2' };
+  const exp = { ...baseExp, unicastPeers: ['198.18.0.1'], checkUnicastSrc: true, peerTtl: { '198.18.0.1': { minTtl: 250, maxTtl: 255 } } };
+  assert.equal(reasonOf(pktOf(spec, { ttl: 255 }), exp), 'ok');
+  assert.equal(reasonOf(pktOf(spec, { ttl: 64 }), exp), 'ttl');
+});
