@@ -30,7 +30,13 @@ function arg(name: string, def: string): string {
 const SECONDS = Number(arg('seconds', '5'));
 const CONNS = Number(arg('connections', '32'));
 const JSON_OUT = process.argv.includes('--json');
+/** --only lvsd: the lvsd rows only (for quick experiments). */
+const ONLY = arg('only', '');
+/** --ring on|off|both (default both). */
+const RINGS = arg('ring', 'both');
 const BLAST = fileURLToPath(new URL('./lib/udp-blast.ts', import.meta.url));
+
+class Done extends Error {}
 
 interface HttpFigures { rps: number; p50Ms: number; p90Ms: number; p99Ms: number; errors: number }
 interface Row { variant: string; keepalive: HttpFigures | null; close: HttpFigures | null; udpPps: number | null; note?: string }
@@ -91,7 +97,7 @@ async function main(): Promise<void> {
       coreVips: [{ address: BENCH.lvsVip, interface: 'eth0' }, { address: BENCH.gw, interface: 'eth1' }],
     });
     const m2 = { ...model, global: { ...model.global, connTableSize: 1 << 20 } };
-    for (const ring of [false, true]) {
+    for (const ring of RINGS === 'on' ? [true] : RINGS === 'off' ? [false] : [false, true]) {
       process.env.LVSD_FWD_RING = ring ? '1' : '0';
       const d = new Director(t, 'd', m2, dir);
       await d.ready();
@@ -105,6 +111,7 @@ async function main(): Promise<void> {
       await new Promise((res) => setTimeout(res, 500));
     }
     delete process.env.LVSD_FWD_RING;
+    if (ONLY === 'lvsd') throw new Done();
     // ── kernel variants: the gateway becomes a kernel address, forwarding on ──
     await t.addr('d', 'eth1', `${BENCH.gw}/24`);
     await t.sysctl('d', 'net.ipv4.ip_forward', '1');
@@ -140,6 +147,8 @@ async function main(): Promise<void> {
     const haUrl = `http://${BENCH.haVip}:${BENCH.httpPort}/`;
     rows.push({ variant: 'HAProxy (tcp)', keepalive: await wrk(t, haUrl, false), close: await wrk(t, haUrl, true), udpPps: null });
     await t.kill(ha);
+  } catch (e) {
+    if (!(e instanceof Done)) throw e;
   } finally {
     await t.cleanup();
     rmSync(dir, { recursive: true, force: true });
