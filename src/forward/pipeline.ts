@@ -143,6 +143,10 @@ function wordsToBytes(out: Uint8Array, w0: number, w1: number, w2: number, w3: n
   return out;
 }
 
+function bytesInto(out: Uint32Array, b: Uint8Array): void {
+  for (let i = 0; i < 4; i++) out[i] = ((b[i * 4]! << 24) | (b[i * 4 + 1]! << 16) | (b[i * 4 + 2]! << 8) | b[i * 4 + 3]!) >>> 0;
+}
+
 function bytesToWords(b: Uint8Array): [number, number, number, number] {
   const w = (i: number) => ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
   return [w(0), w(4), w(8), w(12)];
@@ -201,6 +205,9 @@ export class Pipeline {
   private readonly src6 = new Uint8Array(16);
   private readonly dst6 = new Uint8Array(16);
   private readonly pkey = createPersistenceKey();
+  /** Template key words (client net, virtual address), reused. */
+  private readonly cw = new Uint32Array(4);
+  private readonly vw = new Uint32Array(4);
   /** Template record chosen by the last schedule() (-1 none). */
   private tmpl = -1;
   private icmpTokens: number;
@@ -898,8 +905,15 @@ export class Pipeline {
     if (svc.persistTicks === 0) return svc.scheduler.pick(flow, nowMs) as CoreDest | null;
     const k = persistenceTemplateKey(this.pkey, svc.persist, flow);
     const fam = svc.fam;
-    const c = fam === 4 ? [k.caddr4, 0, 0, 0] : bytesToWords(k.caddr6);
-    const v = fam === 4 ? [k.vaddr4, 0, 0, 0] : bytesToWords(k.vaddr6);
+    const c = this.cw;
+    const v = this.vw;
+    if (fam === 4) {
+      c[0] = k.caddr4; c[1] = 0; c[2] = 0; c[3] = 0;
+      v[0] = k.vaddr4; v[1] = 0; v[2] = 0; v[3] = 0;
+    } else {
+      bytesInto(c, k.caddr6);
+      bytesInto(v, k.vaddr6);
+    }
     const conns = this.conns;
     let tr = conns.lookupTemplate(fam, k.proto, c[0]!, c[1]!, c[2]!, c[3]!, v[0]!, v[1]!, v[2]!, v[3]!, k.vport);
     if (tr >= 0) {

@@ -15,7 +15,8 @@ export function l4CsumOffset(proto: number, l4: number): number {
 
 /**
  * Rewrites one address (`which` 0 = source, 1 = destination) and the matching port of the
- * parsed packet p to (w0..w3, port), fixing checksums.
+ * parsed packet p to (w0..w3, port), fixing checksums. Words may be given signed (`| 0`)
+ * or unsigned: every use reduces them modulo 2^32.
  */
 export function rewriteAddrPort(p: PacketView, which: 0 | 1, w0: number, w1: number, w2: number, w3: number, port: number): void {
   const dv = p.dv;
@@ -30,7 +31,7 @@ export function rewriteAddrPort(p: PacketView, which: 0 | 1, w0: number, w1: num
   if (t.fam === 4) {
     const at = l3 + (which === 0 ? 12 : 16);
     const old = which === 0 ? t.s0 : t.d0;
-    if (old !== w0) {
+    if ((old | 0) !== (w0 | 0)) {
       dv.setUint16(l3 + 10, csumReplace32(dv.getUint16(l3 + 10), old, w0));
       if (hasL4) c = l4Replace32(c, old, w0, partial);
       dv.setUint32(at, w0);
