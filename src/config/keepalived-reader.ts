@@ -74,7 +74,7 @@ class Reader {
   display(abs: string): string {
     if (this.mainGivenAbsolute) return abs;
     const rel = relative(process.cwd(), abs);
-    return rel === '' ? abs : rel;
+    return rel === '' || rel.startsWith('..') ? abs : rel;
   }
 
   readText(text: string, shownAs: string, realPath: string): void {
@@ -116,9 +116,6 @@ class Reader {
         }
         pending = [line];
         continue;
-      }
-      if (dc.unterminatedQuote) {
-        this.diags.error(CODES.SYNTAX, posAt(line, line.text.lastIndexOf('"')), '', 'unterminated quoted string (missing closing ")');
       }
       if (line.text === '') continue;
       this.processLogical(line, 0);
@@ -315,7 +312,7 @@ class Reader {
       } else {
         this.diags.error(CODES.INCLUDE_MISSING, patPos, '', wildcard
           ? `include pattern \`${pattern}\` matched no file`
-          : `included file \`${pattern}\` not found (looked for ${resolve(baseDir, pattern)})`);
+          : `included file \`${pattern}\` not found (looked for ${this.display(resolve(baseDir, pattern))})`);
       }
       return;
     }

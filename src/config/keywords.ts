@@ -88,7 +88,7 @@ export interface BlockSpec {
 
 const leaf = (parse: Parser, d: KwDoc & { canonical?: string; deprecated?: string }): LeafSpec => ({ t: 'leaf', parse, ...d });
 const unsupported = (doc: string, extra: Partial<UnsupportedSpec> = {}): UnsupportedSpec => ({ t: 'unsupported', doc, ...extra });
-const flagLeaf = (d: KwDoc & { canonical?: string }): LeafSpec => leaf(flag, { syntax: '[on|off]', ...d });
+const flagLeaf = (d: KwDoc & { canonical?: string; deprecated?: string }): LeafSpec => leaf(flag, { syntax: '[on|off]', ...d });
 const str = (usage: string) => (w: Words) => word(w, usage);
 const timer = (minS: number, maxS: number) => (w: Words) => (w.count(1, 1, 'SECONDS') ? timerMs(w, 0, minS, maxS) : undefined);
 const integer = (min: number, max: number) => (w: Words) => (w.count(1, 1, 'N') ? int(w, 0, min, max) : undefined);
@@ -376,7 +376,8 @@ function fwmarkRuleLine(w: Words): VFwmarkLine | undefined {
   if (!w.count(3, 3, 'ADDRESS[/PREFIX] tcp|udp PORT|PORT-PORT|0')) return undefined;
   const a = ipPrefix(w, 0);
   if (!a) return undefined;
-  const proto = oneOf(w, 1, ['tcp', 'udp'] as const, true);
+  const protoWord = w.at(1)!;
+  const proto = ['tcp', 'udp'].includes(protoWord.toLowerCase()) ? protoWord : w.err(1, `the protocol must be tcp or udp, not \`${protoWord}\``);
   if (proto === undefined) return undefined;
   const ps = w.at(2)!;
   let portMin: number;
@@ -406,13 +407,19 @@ function statusCodes(w: Words): ReadonlyArray<{ min: number; max: number }> | un
   for (let i = 0; i < w.length; i++) {
     const s = w.at(i)!;
     const m = /^(\d{3})(?:-(\d{3}))?$/.exec(s);
-    if (!m) return w.err(i, `\`${s}\` is not an HTTP status code or range (100-599, e.g. 200-299)`);
+    if (!m) {
+      w.err(i, `\`${s}\` is not an HTTP status code or range (100-599, e.g. 200-299)`);
+      continue;
+    }
     const min = Number(m[1]);
     const max = m[2] ? Number(m[2]) : min;
-    if (min < 100 || max > 599 || min > max) return w.err(i, `\`${s}\` is not a valid status code range (100-599, low-high)`);
+    if (min < 100 || max > 599 || min > max) {
+      w.err(i, `\`${s}\` is not a valid status code or range (100-599, low-high)`);
+      continue;
+    }
     out.push({ min, max });
   }
-  return out;
+  return w.failed ? undefined : out;
 }
 
 function digestParser(w: Words): string | undefined {
@@ -672,10 +679,11 @@ const HTTP_KEYWORDS: Record<string, KwSpec> = {
 const HTTP_GET: BlockSpec = { name: 'HTTP_GET', keywords: HTTP_KEYWORDS };
 const SSL_GET: BlockSpec = { name: 'SSL_GET', keywords: HTTP_KEYWORDS };
 const TCP_CHECK: BlockSpec = { name: 'TCP_CHECK', keywords: { ...CHECKER_CONNECT, ...CHECKER_COMMON } };
+const { connect_timeout: _noConnectTimeout, ...MISC_COMMON } = CHECKER_COMMON;
 const MISC_CHECK: BlockSpec = {
   name: 'MISC_CHECK',
   keywords: {
-    ...CHECKER_COMMON,
+    ...MISC_COMMON,
     misc_path: leaf(commandWords('misc_path'), { syntax: 'COMMAND [ARGS...]', doc: 'The check command: exit 0 = up, anything else = down. Required.' }),
     misc_timeout: leaf(integer(1, 86400), { syntax: 'SECONDS', doc: 'Time the command may run before it counts as failed.', def: 'delay_loop' }),
     misc_dynamic: flagLeaf({ doc: 'Exit status sets the weight: 0 up, 1 down, 2..255 up with weight = status - 2.' }),
@@ -713,7 +721,6 @@ const RS_BLOCK: BlockSpec = {
     FILE_CHECK: UNSUPPORTED_CHECKER('FILE_CHECK'),
     smtp_alert: unsupported('Send mail on state changes (lvsd does not send mail).'),
     snmp_name: unsupported('Name shown in SNMP.'),
-    track_file: unsupported('Real server weight from a track file.'),
   },
 };
 
@@ -877,9 +884,8 @@ const SYNC_GROUP_BLOCK: BlockSpec = {
     track_script: { t: 'list', parseLine: trackLine(-253, 253), syntax: 'NAME [weight N [reverse|noreverse]]', doc: 'vrrp_scripts tracked for every member.' },
     track_file: { t: 'list', parseLine: trackLine(-254, 254), syntax: 'NAME [weight N [reverse|noreverse]]', doc: 'track_files tracked for every member.' },
     ...NOTIFY,
-    global_tracking: flagLeaf({ doc: 'Members keep their own tracker weights.', compat: 'Deprecated in keepalived (use sync_group_tracking_weight).' }),
+    global_tracking: flagLeaf({ doc: 'Members keep their own tracker weights.', deprecated: 'use `sync_group_tracking_weight`' }),
     sync_group_tracking_weight: flagLeaf({ doc: 'Members keep their own tracker weights (otherwise they are forced to 0, as keepalived does).' }),
-    notify_deleted: unsupported('Notify DELETED when removed by a reload.'),
     notify_priority_changes: unsupported('Notify priority changes on the FIFOs.'),
     smtp_alert: unsupported('Send mail on transitions (lvsd does not send mail).'),
     track_process: unsupported('Track processes.'),
@@ -929,8 +935,7 @@ const G_UNSUPPORTED = [
   'process_monitor_rcv_bufs', 'process_monitor_rcv_bufs_force', 'rs_init_notifies', 'no_checker_emails', 'vrrp_rx_bufs_policy',
   'vrrp_rx_bufs_multiplier', 'vrrp_startup_delay', 'log_unknown_vrids', 'vmac_prefix', 'vmac_addr_prefix', 'random_seed',
   'reload_check_config', 'reload_time_file', 'reload_repeat', 'reload_file', 'include_check', 'config_save_dir',
-  'tmp_config_directory', 'data_use_instance', 'umask', 'linkbeat_use_polling', 'net_namespace', 'net_namespace_ipvs',
-  'namespace_with_ipsets', 'instance', 'use_pid_dir', 'child_wait_time', 'notify_fifo_script', 'vrrp_notify_fifo_script',
+  'tmp_config_directory', 'data_use_instance', 'umask', 'vrrp_vmac_garp_intvl', 'notify_fifo_script', 'vrrp_notify_fifo_script',
   'lvs_notify_fifo_script', 'smtp_helo_name', 'smtp_alert', 'smtp_alert_vrrp', 'smtp_alert_checker', 'no_email_faults',
   'checker_log_all_failures',
 ] as const;

@@ -59,6 +59,7 @@ export const EXIT_CODES = {
 } as const;
 
 const FILE_CODES = new Set<string>([CODES.IO, CODES.INCLUDE_MISSING, CODES.INCLUDE_CYCLE]);
+const STRUCTURAL = new Set<string>([CODES.SYNTAX, CODES.YAML, CODES.INCLUDE_MISSING, CODES.INCLUDE_CYCLE]);
 
 /**
  * The `keepalived -t` exit code for a load: 0 when it loaded (warnings do not count),
@@ -110,8 +111,9 @@ export function loadConfigText(text: string, fileName: string, format?: ConfigFo
   let model: Model | null = null;
   if (raw) {
     const validated = validateRawTree(raw, map, diags);
-    // Meaning checks need a structurally sound tree; on structural errors report those alone.
-    if (diags.errorCount === 0) {
+    // Meaning checks need the whole file: after a structural error (braces, includes, YAML)
+    // parts may be missing and checks would invent errors, so those are reported alone.
+    if (!diags.list.some((d) => d.severity === 'error' && STRUCTURAL.has(d.code))) {
       const c = compile(validated, map, { hostname: opts.hostname ?? hostname() });
       for (const d of c.diagnostics) diags.list.push(d);
       model = c.model;

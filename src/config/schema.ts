@@ -76,7 +76,7 @@ function makeFormat(kw: string, ks: KwSpec): (v: unknown) => void {
       const canon = canonicalOf(kw, ks);
       const prev = frame.fields[canon];
       frame.fields[canon] = prev && prev.kind === 'blocks' && field.kind === 'blocks'
-        ? { kind: 'blocks', path: prev.path, items: [...prev.items, ...field.items] }
+        ? { kind: 'blocks', path: prev.path, items: [...prev.items, ...field.items], invalid: prev.invalid + field.invalid }
         : field;
     }
     if (ctx.diags.errorCount > before) {
@@ -183,13 +183,14 @@ function homesOf(kw: string): string[] {
 function unknownKeyword(kw: string, spec: BlockSpec, path: string, ctx: Ctx): void {
   const pos = ctx.map.pos(path) ?? ctx.map.nearest(path);
   const where = spec === ROOT ? 'at the top level' : `in \`${spec.name}\``;
+  const home = (b: string) => (b === ROOT.name ? 'at the top level' : `in \`${b}\``);
   const guess = didYouMean(kw, Object.keys(spec.keywords));
   let msg = `unknown keyword \`${kw}\` ${where}`;
   if (guess) {
     msg += ` (did you mean \`${guess}\`?)`;
   } else {
     const elsewhere = homesOf(kw).filter((b) => b !== spec.name);
-    if (elsewhere.length) msg += ` (\`${kw}\` belongs in ${elsewhere.map((b) => `\`${b}\``).join(' or ')})`;
+    if (elsewhere.length) msg += ` (\`${kw}\` belongs ${elsewhere.map(home).join(' or ')})`;
   }
   ctx.diags.error(CODES.UNKNOWN_KEYWORD, pos, path, msg);
 }
@@ -230,7 +231,7 @@ function validateField(kw: string, ks: KwSpec, raw: unknown, path: string, ctx: 
       const words = raw === true ? [] : raw;
       if (!isWords(words)) return shapeError(ctx, path, `${what} takes a value on its line, not a block or list`);
       const v = parseWords(ks.parse, words, what, path, ctx);
-      return v === undefined ? undefined : ({ kind: 'leaf', path, value: v } satisfies VLeaf);
+      return v === undefined ? { kind: 'invalid', path } : ({ kind: 'leaf', path, value: v } satisfies VLeaf);
     }
     case 'block': {
       if (!isPlainObject(raw)) return shapeError(ctx, path, `${what} must be a block of keywords`);
@@ -242,28 +243,31 @@ function validateField(kw: string, ks: KwSpec, raw: unknown, path: string, ctx: 
     case 'namedList': {
       if (!isPlainObject(raw)) return shapeError(ctx, path, `${what} must map names to blocks`);
       const items: VBlock[] = [];
+      let invalid = 0;
       for (const [name, member] of Object.entries(raw)) {
         const mp = childPath(path, name);
-        const nameArgPos = ctx.map.get(mp)?.args;
         const header = parseWords(ks.parseName, [name], what, mp, ctx);
-        if (header === undefined && !nameArgPos) continue;
-        if (header === undefined) continue;
+        let item: VBlock | undefined;
         if (ks.t === 'named') {
           if (!isPlainObject(member)) {
             shapeError(ctx, mp, `${kw} \`${name}\` must be a block of keywords`);
-            continue;
+          } else {
+            item = validateBlock(member as RawBlock, ks.block, mp, name, header ?? null, ctx);
           }
-          items.push(validateBlock(member as RawBlock, ks.block, mp, name, header, ctx));
         } else {
           const lines = validateList(ks.parseLine, member, mp, what, ctx);
-          if (lines) items.push({ kind: 'block', path: mp, key: name, header, fields: { lines } });
+          if (lines) item = { kind: 'block', path: mp, key: name, header: header ?? null, fields: { lines } };
         }
+        // A bad name is reported and its block still checked (every error at once), then left out.
+        if (item && header !== undefined) items.push(item);
+        else invalid++;
       }
-      return { kind: 'blocks', path, items } satisfies VBlocks;
+      return { kind: 'blocks', path, items, invalid } satisfies VBlocks;
     }
     case 'keyed': {
       if (!isPlainObject(raw)) return shapeError(ctx, path, `${what} must map headers (\`${ks.syntax ?? ''}\`) to blocks`);
       const items: VBlock[] = [];
+      let invalid = 0;
       for (const [key, member] of Object.entries(raw)) {
         const mp = childPath(path, key);
         const words = key.trim().split(/\s+/).filter((x) => x !== '');
@@ -273,26 +277,30 @@ function validateField(kw: string, ks: KwSpec, raw: unknown, path: string, ctx: 
           const header = parseWords(ks.parseHeader, words, what, ctx.map.get(p) ? p : mp, ctx);
           if (!isPlainObject(m)) {
             shapeError(ctx, p, `${kw} \`${key}\` must be a block of keywords`);
+            invalid++;
             return;
           }
-          if (header === undefined) return;
-          items.push(validateBlock(m as RawBlock, ks.block, p, key, header, ctx));
+          const item = validateBlock(m as RawBlock, ks.block, p, key, header ?? null, ctx);
+          if (header !== undefined) items.push(item);
+          else invalid++;
         });
       }
-      return { kind: 'blocks', path, items } satisfies VBlocks;
+      return { kind: 'blocks', path, items, invalid } satisfies VBlocks;
     }
     case 'repeat': {
       const list = Array.isArray(raw) ? raw : [raw];
       const items: VBlock[] = [];
+      let invalid = 0;
       list.forEach((m, i) => {
         const p = Array.isArray(raw) ? indexPath(path, i) : path;
         if (!isPlainObject(m)) {
           shapeError(ctx, p, `${what} must be a block of keywords`);
+          invalid++;
           return;
         }
         items.push(validateBlock(m as RawBlock, ks.block, p, null, null, ctx));
       });
-      return { kind: 'blocks', path, items } satisfies VBlocks;
+      return { kind: 'blocks', path, items, invalid } satisfies VBlocks;
     }
   }
 }
@@ -300,14 +308,17 @@ function validateField(kw: string, ks: KwSpec, raw: unknown, path: string, ctx: 
 function validateList(parseLine: Parser, raw: unknown, path: string, what: string, ctx: Ctx): VList | undefined {
   if (!Array.isArray(raw)) return shapeError(ctx, path, `${what} must be a list of lines`);
   const entries: VLeaf[] = [];
+  let invalid = 0;
   raw.forEach((line, i) => {
     const p = indexPath(path, i);
     if (!isWords(line)) {
       shapeError(ctx, p, `each line of ${what} must be words, not a block`);
+      invalid++;
       return;
     }
     const v = parseWords(parseLine, line, what, p, ctx);
     if (v !== undefined) entries.push({ kind: 'leaf', path: p, value: v });
+    else invalid++;
   });
-  return { kind: 'list', path, entries };
+  return { kind: 'list', path, entries, invalid };
 }

@@ -56,6 +56,18 @@ function items(b: VBlock | null | undefined, k: string): readonly VBlock[] {
   const f: Field = b?.fields[k];
   return f && f.kind === 'blocks' ? f.items : [];
 }
+/** True when the keyword was written, even if its value did not parse (already reported). */
+function given(b: VBlock | null | undefined, k: string): boolean {
+  return b?.fields[k] !== undefined;
+}
+/** Blocks (or lines) written under a keyword, valid or not. */
+function countGiven(b: VBlock | null | undefined, k: string): number {
+  const f: Field = b?.fields[k];
+  if (!f) return 0;
+  if (f.kind === 'blocks') return f.items.length + f.invalid;
+  if (f.kind === 'list') return f.entries.length + f.invalid;
+  return 1;
+}
 function lines<T>(b: VBlock | null | undefined, k: string): ReadonlyArray<VLeaf<T>> {
   const f: Field = b?.fields[k];
   return f && f.kind === 'list' ? (f.entries as ReadonlyArray<VLeaf<T>>) : [];
@@ -75,6 +87,9 @@ export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
 class Compiler {
   readonly d = new Diagnostics();
   readonly src: SourceMapLike;
+  /** Names defined, valid or not (a reference to an invalid one is not a second error). */
+  readonly knownScripts = new Set<string>();
+  readonly knownFiles = new Set<string>();
   readonly opts: CompileOptions;
 
   constructor(src: SourceMapLike, opts: CompileOptions) {
@@ -175,9 +190,10 @@ class Compiler {
     const out: Record<string, VrrpScript> = {};
     for (const b of items(root, 'vrrp_script')) {
       const name = b.key!;
+      this.knownScripts.add(name);
       const cmd = val<ScriptCommand>(b, 'script');
       if (!cmd) {
-        this.err(CODES.MISSING, b.path, `vrrp_script \`${name}\` has no \`script\``);
+        if (!given(b, 'script')) this.err(CODES.MISSING, b.path, `vrrp_script \`${name}\` has no \`script\``);
         continue;
       }
       const intervalMs = val<number>(b, 'interval') ?? 1000;
@@ -208,9 +224,10 @@ class Compiler {
         continue;
       }
       firstPath.set(name, b.path);
+      this.knownFiles.add(name);
       const file = val<string>(b, 'file');
       if (!file) {
-        this.err(CODES.MISSING, b.path, `track_file \`${name}\` has no \`file\``);
+        if (!given(b, 'file')) this.err(CODES.MISSING, b.path, `track_file \`${name}\` has no \`file\``);
         continue;
       }
       const w = val<VWeight>(b, 'weight');
@@ -251,6 +268,7 @@ class Compiler {
       let defReverse = false;
       if (kw === 'track_script') {
         const s = scripts[t.name];
+        if (!s && this.knownScripts.has(t.name)) continue;
         if (!s) {
           this.err(CODES.REFERENCE, l.path, `track_script \`${t.name}\` is not a defined vrrp_script${suggest(t.name, Object.keys(scripts))}`, 0);
           continue;
@@ -259,6 +277,7 @@ class Compiler {
         defReverse = s.weightReverse;
       } else if (kw === 'track_file') {
         const f = files[t.name];
+        if (!f && this.knownFiles.has(t.name)) continue;
         if (!f) {
           this.err(CODES.REFERENCE, l.path, `track_file \`${t.name}\` is not a defined track_file${suggest(t.name, Object.keys(files))}`, 0);
           continue;
@@ -280,6 +299,7 @@ class Compiler {
     for (const b of items(root, 'vrrp_sync_group')) {
       const name = b.key!;
       const members: string[] = [];
+      let rejected = countGiven(b, 'group') - lines<string[]>(b, 'group').length;
       for (const l of lines<string[]>(b, 'group')) {
         l.value.forEach((m, i) => {
           if (members.includes(m)) {
@@ -288,10 +308,12 @@ class Compiler {
           }
           if (!instanceNames.has(m)) {
             this.err(CODES.REFERENCE, l.path, `vrrp_sync_group \`${name}\`: \`${m}\` is not a defined vrrp_instance${suggest(m, instanceNames)}`, i);
+            rejected++;
             return;
           }
           const other = memberOf.get(m);
           if (other !== undefined) {
+            rejected++;
             this.err(CODES.CONFLICT, l.path,
               `vrrp_instance \`${m}\` is already in vrrp_sync_group \`${other}\` (at ${this.where(memberPath.get(m)!)}); an instance can be in one sync group only`, i);
             return;
@@ -303,7 +325,7 @@ class Compiler {
       }
       if (!b.fields.group) {
         this.err(CODES.MISSING, b.path, `vrrp_sync_group \`${name}\` has no \`group { }\` of instances`);
-      } else if (members.length === 1) {
+      } else if (members.length === 1 && rejected === 0) {
         this.warn(CODES.W_ADJUSTED, b.path, `vrrp_sync_group \`${name}\` has only one instance; that is probably not what you want (keepalived says the same)`, 0);
       }
       groups[name] = {
@@ -379,7 +401,9 @@ class Compiler {
     const peers = lines<VUnicastPeer>(b, 'unicast_peer');
     if (family === null) {
       family = peers[0]?.value.family ?? excludedVips[0]?.family ?? 'ipv4';
-      if (strictMode) this.err(CODES.MISSING, b.path, `vrrp_instance \`${name}\` has no virtual_ipaddress; strict mode needs at least one`, 0);
+      if (countGiven(b, 'virtual_ipaddress') > 0) {
+        // its lines did not parse: already reported
+      } else if (strictMode) this.err(CODES.MISSING, b.path, `vrrp_instance \`${name}\` has no virtual_ipaddress; strict mode needs at least one`, 0);
       else this.warn(CODES.W_ADJUSTED, b.path, `vrrp_instance \`${name}\` has no virtual_ipaddress; at least one is sensible (keepalived says the same)`, 0);
     }
 
@@ -456,7 +480,7 @@ class Compiler {
       } else if (type?.value === 'AH') {
         this.warn(CODES.W_UNSUPPORTED, type.path, '`auth_type AH` accepted, not supported yet (no authentication is used)', 0);
       } else if (!pass) {
-        this.err(CODES.MISSING, a.path, 'authentication needs `auth_pass`');
+        if (!given(a, 'auth_pass')) this.err(CODES.MISSING, a.path, 'authentication needs `auth_pass`');
         ok = false;
       } else {
         let password = pass.value;
@@ -607,7 +631,7 @@ class Compiler {
         family = e.family;
         entries.push({ kind: 'range', first: e.first, last: e.last, port: e.port ?? 0 });
       }
-      if (entries.length === 0) this.err(CODES.MISSING, b.path, `virtual_server_group \`${name}\` has no entries`, 0);
+      if (entries.length === 0 && countGiven(b, 'lines') === 0) this.err(CODES.MISSING, b.path, `virtual_server_group \`${name}\` has no entries`, 0);
       out[name] = { name, entries, family, path: b.path };
     }
     return out;
@@ -640,7 +664,7 @@ class Compiler {
         mine.push(r);
         rules.push(r);
       }
-      if (mine.length === 0) this.err(CODES.MISSING, b.path, `fwmark_rules ${mark} has no rules`, 0);
+      if (mine.length === 0 && countGiven(b, 'lines') === 0) this.err(CODES.MISSING, b.path, `fwmark_rules ${mark} has no rules`, 0);
       byMark.set(mark, { rules: mine, path: b.path, used: false });
     }
     return { rules, byMark };
@@ -882,14 +906,14 @@ class Compiler {
       realServers[rs.key] = rs;
       weightSum += rs.weight;
     }
-    if (items(b, 'real_server').length === 0) {
+    if (countGiven(b, 'real_server') === 0) {
       this.err(CODES.MISSING, b.path, `virtual_server ${describeMatch(h.kind === 'addr' ? { kind: 'addr', address: h.address, port: vsPort } : h.kind === 'fwmark' ? { kind: 'fwmark', fwmark: h.fwmark } : { kind: 'group', group: h.group }, protocol)} has no real_server`, 0);
       ok = false;
     }
 
     const quorumLeaf = leafOf<number>(b, 'quorum');
     let quorum = quorumLeaf?.value ?? 1;
-    if (quorum > weightSum && Object.keys(realServers).length > 0) {
+    if (ok && quorum > weightSum && Object.keys(realServers).length > 0) {
       this.warn(CODES.W_ADJUSTED, quorumLeaf?.path ?? b.path,
         `quorum ${quorum} exceeds the total weight of the real servers (${weightSum}); reduced to ${weightSum}, as keepalived does`, quorumLeaf ? 0 : undefined);
       quorum = weightSum;
@@ -1012,17 +1036,19 @@ class Compiler {
     if (uthreshold > 0 && lthreshold > uthreshold) {
       this.warn(CODES.W_ADJUSTED, leafOf(rb, 'lthreshold')!.path, `lthreshold ${lthreshold} is above uthreshold ${uthreshold}`, 0);
     }
-    const checkers: Checker[] = [];
+    const built: Array<{ c: Checker; at: SourcePos | null }> = [];
     let ok = true;
     const kinds = [['HTTP_GET', 'http'], ['SSL_GET', 'ssl'], ['TCP_CHECK', 'tcp'], ['MISC_CHECK', 'misc']] as const;
     for (const [kw, kind] of kinds) {
       items(rb, kw).forEach((cb, index) => {
         const c = this.checker(cb, kind, index, { address: h.address, family: h.family, port, vsTiming: vs.vsTiming, rsTiming, alpha, virtualhost });
-        if (c) checkers.push(c);
+        if (c) built.push({ c, at: this.pos(cb.path) });
         else ok = false;
       });
     }
     if (!ok) return null;
+    // Checkers in the order written (keys number them per kind, so reordering kinds keeps keys).
+    const checkers = built.sort((a, b) => comparePos(a.at, b.at)).map((x) => x.c);
     return {
       key, address: h.address, family: h.family, port, weight, method: m, inhibitOnFailure,
       notifyUp: scriptOf(val<VScript>(rb, 'notify_up')),
@@ -1072,7 +1098,7 @@ class Compiler {
     if (kind === 'misc') {
       const path = val<ScriptCommand>(cb, 'misc_path');
       if (!path) {
-        this.err(CODES.MISSING, cb.path, 'MISC_CHECK has no `misc_path`');
+        if (!given(cb, 'misc_path')) this.err(CODES.MISSING, cb.path, 'MISC_CHECK has no `misc_path`');
         return null;
       }
       const t = val<number>(cb, 'misc_timeout');
@@ -1089,7 +1115,7 @@ class Compiler {
     for (const ub of items(cb, 'url')) {
       const path = val<string>(ub, 'path');
       if (path === undefined) {
-        this.err(CODES.MISSING, ub.path, 'url has no `path`');
+        if (!given(ub, 'path')) this.err(CODES.MISSING, ub.path, 'url has no `path`');
         ok = false;
         continue;
       }
@@ -1102,6 +1128,7 @@ class Compiler {
     }
     if (!ok) return null;
     if (urls.length === 0) {
+      if (countGiven(cb, 'url') > 0) return null;
       this.err(CODES.MISSING, cb.path, `${kind === 'http' ? 'HTTP_GET' : 'SSL_GET'} needs at least one \`url { path ... }\` (keepalived ignores such a checker)`);
       return null;
     }
@@ -1126,6 +1153,12 @@ export interface VsAddresses {
   /** fwmark rule prefixes wider than one address. */
   readonly prefixes: Array<{ address: string; prefixLen: number }>;
   readonly marks: number[];
+}
+
+function comparePos(a: SourcePos | null, b: SourcePos | null): number {
+  if (!a || !b) return 0;
+  if (a.file !== b.file) return 0;
+  return a.line - b.line || a.col - b.col;
 }
 
 function scriptOf(v: VScript | undefined): ScriptCommand | null {
@@ -1250,6 +1283,9 @@ export function compile(root: VBlock, src: SourceMapLike, opts: CompileOptions):
   const fw = c.fwmarkRules(root);
   const services = c.virtualServers(root, global, vsGroups, fw);
 
+  // With errors already found, instances or services may be missing from the tree, so
+  // ownership findings could be wrong: report what was found and stop here.
+  if (c.d.errorCount > 0) return { model: null, diagnostics: c.d.list };
   const own = resolveOwnership({
     global,
     instances: built.map((x) => x.inst),

@@ -47,6 +47,8 @@ export interface VList<T = unknown> {
   readonly kind: 'list';
   readonly path: string;
   readonly entries: readonly VLeaf<T>[];
+  /** Lines that were given but did not parse (already reported). */
+  readonly invalid: number;
 }
 
 /** Several blocks under one keyword: a named collection, a keyed collection or repeated checkers. */
@@ -54,9 +56,17 @@ export interface VBlocks {
   readonly kind: 'blocks';
   readonly path: string;
   readonly items: readonly VBlock[];
+  /** Blocks that were given but whose name or header did not parse (already reported). */
+  readonly invalid: number;
 }
 
-export type VField = VLeaf | VBlock | VList | VBlocks;
+/** A keyword that was given but whose value did not parse (already reported): present, no value. */
+export interface VInvalid {
+  readonly kind: 'invalid';
+  readonly path: string;
+}
+
+export type VField = VLeaf | VBlock | VList | VBlocks | VInvalid;
 
 // ───────────────────────── parsed values of keyword lines ─────────────────────────
 
