@@ -182,8 +182,11 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     this.model = next;
     const ifacesBefore = JSON.stringify(this.ifaces);
     const ifaces = await this.computeInterfaces(next);
-    if (JSON.stringify(ifaces) !== ifacesBefore || changes.global) {
-      // A new interface set (or worker count, table size) needs new sockets: restart the data plane.
+    const g0 = prev?.global;
+    const resize = !!g0 && (g0.connTableSize !== next.global.connTableSize || g0.forwardingWorkers !== next.global.forwardingWorkers);
+    if (JSON.stringify(ifaces) !== ifacesBefore || (changes.global && resize)) {
+      // A new interface set or table size needs new sockets and tables: restart the data plane
+      // (its connections are lost; any other change, lvs_timeouts included, keeps them).
       await this.stopWorkers();
       await this.startWorkers(next);
       for (const [, v] of this.claimed) this.post({ type: 'claim', instance: v.instance, vips: [v], claimed: true });
@@ -209,7 +212,6 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
       const fresh = Object.values(next.coreVips).filter((v) => v.instance === null && !this.claimed.has(v.address));
       if (fresh.length) this.claim(null, fresh);
     }
-    void prev;
     await this.resolveNeighbours();
     this.updateNft();
   }
