@@ -60,7 +60,7 @@ export function messageOf(ev: LvsdEvent): string {
     case 'script.result': return `${ev.purpose} script ${ev.timedOut ? 'timed out' : `exited ${ev.exitCode ?? ev.signal}`}`;
     case 'check.result': return `${ev.service} ${ev.real} ${ev.checker}: ${ev.ok ? 'ok' : ev.reason}`;
     case 'real.up': return `${ev.service} real ${ev.real} UP (${ev.checker}: ${ev.reason})`;
-    case 'real.down': return `${ev.service} real ${ev.real} DOWN (${ev.checker}: ${ev.reason}${ev.detail ? ` ${ev.detail}` : ''})`;
+    case 'real.down': return `${ev.service} real ${ev.real} DOWN (${ev.checker}: ${ev.detail.startsWith(ev.reason) ? ev.detail : `${ev.reason}${ev.detail ? ` ${ev.detail}` : ''}`})`;
     case 'real.weight': return `${ev.service} real ${ev.real} weight ${ev.from} -> ${ev.to} (${ev.reason})`;
     case 'service.quorum': return `${ev.service} quorum ${ev.up ? 'gained' : 'lost'} (alive weight ${ev.aliveWeight}, quorum ${ev.quorum})`;
     case 'forward.started': return `forwarding core started: ${ev.workers} worker(s) on ${ev.interfaces.join(',')}`;

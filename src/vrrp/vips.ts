@@ -58,10 +58,8 @@ export class VipOps {
         this.fail(instance, 'add', v, err);
       }
     }
-    if (core.length > 0) {
-      this.core.claim(instance, core);
-      for (const c of core) this.bus.emit({ type: 'vip.added', address: c.address, dev: c.interface, owner: 'core', instance });
-    }
+    // The forwarding core emits vip.added for the core VIPs it newly claims (once each).
+    if (core.length > 0) this.core.claim(instance, core);
   }
 
   /** Removes the given VIPs (leaving MASTER, stop). */
@@ -79,10 +77,8 @@ export class VipOps {
         this.fail(instance, 'remove', v, err);
       }
     }
-    if (core.length > 0) {
-      this.core.release(instance, core);
-      for (const c of core) this.bus.emit({ type: 'vip.removed', address: c.address, dev: c.interface, owner: 'core', instance });
-    }
+    // The forwarding core emits vip.removed for the core VIPs it releases (once each).
+    if (core.length > 0) this.core.release(instance, core);
   }
 
   /**
