@@ -55,7 +55,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     logger.error({ err: String(err) }, 'unhandled promise rejection');
   });
 
-  const { subsystems, close: closeWiring } = await buildSubsystems({ bus, registry });
+  const { subsystems, registerMetrics, close: closeWiring } = await buildSubsystems({ bus, registry });
   const supervisor = new Supervisor({
     configFile: o.configFile,
     load: loadConfigFile,
@@ -93,6 +93,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   }
 
   const metrics = createMetricsRegistry(bus);
+  const detachAreaMetrics = registerMetrics(metrics.registry);
   let metricsServer: Server | null = null;
   if (model.global.metricsListen) {
     const { address, port } = model.global.metricsListen;
@@ -119,6 +120,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       await control.close();
       if (metricsServer) await new Promise((r) => metricsServer!.close(r));
       metrics.detach();
+      detachAreaMetrics();
       await closeWiring();
       if (o.pidFile) {
         try { unlinkSync(o.pidFile); } catch { /* gone */ }

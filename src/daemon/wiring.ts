@@ -16,6 +16,8 @@ import { nftAdapter } from '../io/nft.js';
 import { ChildScriptRunner } from '../io/script-runner.js';
 import { RawVrrpTransport } from '../io/vrrp-socket.js';
 import { ForwardingSubsystem } from '../forward/subsystem.js';
+import { registerForwardingMetrics } from '../forward/metrics.js';
+import type { Registry as PromRegistry } from 'prom-client';
 import { CheckSubsystem } from '../check/subsystem.js';
 import { VrrpSubsystem } from '../vrrp/manager.js';
 import type { Subsystem } from './subsystem.js';
@@ -93,6 +95,8 @@ export class HealthBridge implements Subsystem {
 /** The daemon's subsystems, in start order, and a function that closes the adapters. */
 export async function buildSubsystems(deps: { bus: EventBus; registry: CommandRegistry; clock?: Clock }): Promise<{
   subsystems: Subsystem[];
+  /** Registers the areas' own Prometheus collectors; returns the detach function. */
+  registerMetrics: (registry: PromRegistry) => () => void;
   close: () => Promise<void>;
 }> {
   const clock = deps.clock ?? systemClock;
@@ -114,6 +118,7 @@ export async function buildSubsystems(deps: { bus: EventBus; registry: CommandRe
   });
   return {
     subsystems: [forward, checks, bridge, vrrp],
+    registerMetrics: (registry) => registerForwardingMetrics(registry, () => forward.lvs()),
     close: async () => {
       announce.close();
       await netlink.close();
