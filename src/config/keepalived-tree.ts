@@ -168,7 +168,7 @@ function buildBlock(nodes: readonly SyntaxNode[], spec: BlockSpec | null, path: 
 
 function needBlock(n: SyntaxNode, kw: string, path: string, diags: Diagnostics): boolean {
   if (n.block) return true;
-  diags.error(CODES.SYNTAX, n.words[n.words.length - 1]!.pos, path, `\`${kw}\` needs a \`{ }\` block`);
+  diags.error(CODES.SYNTAX, n.words[0]!.pos, path, `\`${kw}\` needs a \`{ }\` block`);
   return false;
 }
 

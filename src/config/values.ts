@@ -230,6 +230,7 @@ export function weightClause(w: Words, i: number, min: number, max: number): VWe
   if (w.at(i) !== 'weight') {
     return w.err(i, `unexpected \`${w.at(i)}\`; expected \`weight N [reverse|noreverse]\``);
   }
+  if (w.at(i + 1) === undefined) return w.err(i, '`weight` needs a number');
   const n = int(w, i + 1, min, max, '`weight`');
   if (n === undefined) return undefined;
   let reverse: boolean | null = null;
