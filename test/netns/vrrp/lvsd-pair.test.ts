@@ -1,6 +1,5 @@
 /**
- * Two lvsd directors (the VRRP subsystem with real sockets, netlink and AF_PACKET) on a
- * bridge with a client that probes the VIP every 10 ms (UDP echo served by each director
+ * Two lvsd daemons (started from keepalived.conf files) on a bridge with a client that probes the VIP every 10 ms (UDP echo served by each director
  * on the kernel VIP). Proves: the higher priority becomes MASTER; SIGKILL of the MASTER →
  * the BACKUP takes the VIP and service returns within Master_Down_Interval + 100 ms, with
  * gratuitous ARP seen on the client segment correcting the client's ARP entry; the
@@ -10,15 +9,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canUseNetns, waitFor } from '../lib/netns.js';
-import { instance, model, vip } from '../../integration/vrrp/lib/fixtures.js';
 import { failoverGap, Lines, VIP, VrrpLab } from './lib/lab.js';
+import { vrrpConf } from './lib/conf.js';
 import { masterDownIntervalMs, skewMs } from '../../../src/vrrp/machine.js';
 
 const D1_MAC = '02:00:00:0a:00:01';
 const D2_MAC = '02:00:00:0a:00:02';
 
-function m(priority: number, over = {}) {
-  return model({ instances: [instance('VI_1', { priority, vrid: 51, advertIntervalMs: 1000, vips: [vip(`${VIP}/24`)], ...over })] });
+function m(priority: number, over: { nopreempt?: boolean } = {}): string {
+  return vrrpConf({ routerId: `lvsd${priority}`, instances: [{ name: 'VI_1', priority, vrid: 51, advertInt: 1, vips: [`${VIP}/24`], ...over }] });
 }
 
 const isTransition = (to: string) => (e: Record<string, unknown>) => e.type === 'vrrp.transition' && e.to === to;
@@ -93,7 +92,7 @@ test('lvsd pair: election, SIGKILL failover within Master_Down_Interval + 100 ms
     assert.ok(took2.t - left.t <= skew + 100, `takeover ${took2.t - left.t} ms after priority 0 (bound ${skew + 100})`);
     assert.ok(g2.fromEventMs <= skew + 100, `service back ${g2.fromEventMs} ms after the priority-0 advert (bound ${skew + 100})`);
     assert.ok(!(await lab.addresses('d1')).includes(VIP), 'a clean stop removes the VIP');
-    await waitFor(() => d1b.events().some((e) => e.type === 'harness.stopped'), 3000, 20, 'd1 exited');
+    await waitFor(() => d1b.events().some((e) => e.type === 'daemon.stopped'), 3000, 20, 'd1 exited');
     process.stdout.write(`VRRP_MEASURE lvsd-pair ${JSON.stringify(report)}\n`);
   } finally {
     await lab.cleanup();
@@ -105,7 +104,7 @@ test('nopreempt: a higher-priority director started later stays BACKUP while the
   try {
     const d2 = lab.startLvsd('d2', m(100));
     await d2.waitEvent(isTransition('MASTER'), 8000, 'd2 MASTER alone');
-    const d1 = lab.startLvsd('d1', m(150, { preempt: false }));
+    const d1 = lab.startLvsd('d1', m(150, { nopreempt: true }));
     await d1.waitEvent(isTransition('BACKUP'), 8000, 'd1 BACKUP');
     await new Promise((r) => setTimeout(r, 6000)); // > Master_Down_Interval of d1
     assert.ok(!d1.events().some(isTransition('MASTER')), 'nopreempt: d1 did not take over');

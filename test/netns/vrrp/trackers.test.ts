@@ -2,20 +2,25 @@
  * Trackers and notifications with real processes, links and files: a track_script run by
  * the child-process runner (rise/fall), track_interface from netlink link events, a
  * weighted track_file watched on disk, notify scripts with keepalived's arguments and
- * notify_fifo lines read by a reader on the FIFO.
+ * notify_fifo lines read by a reader on the FIFO — all configured in keepalived.conf syntax
+ * and run by the lvsd daemon.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { canUseNetns, waitFor } from '../lib/netns.js';
-import { instance, model, script, trackFile, vip, NO_NOTIFY } from '../../integration/vrrp/lib/fixtures.js';
 import { Lines, VIP, VrrpLab } from './lib/lab.js';
-import type { ScriptCommand } from '../../../src/model/types.js';
+import { vrrpConf } from './lib/conf.js';
 
-const sh = (body: string, ...rest: string[]): ScriptCommand => ({ line: `/bin/sh -c '${body}' ${rest.join(' ')}`.trim(), argv: ['/bin/sh', '-c', body, ...rest] });
 const to = (state: string, after = 0) => (e: Record<string, unknown> & { t: number }) => e.type === 'vrrp.transition' && e.to === state && e.t > after;
+
+function script(path: string, body: string): string {
+  writeFileSync(path, `#!/bin/sh\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
 
 test('track_script / track_interface / track_file move the MASTER; notify scripts and the FIFO see keepalived-format lines', { skip: !canUseNetns() && 'needs root and iproute2' }, async () => {
   const lab = await VrrpLab.create();
@@ -31,19 +36,22 @@ test('track_script / track_interface / track_file move the MASTER; notify script
     execFileSync('mkfifo', [fifo]);
     const reader = lab.topo.spawn('d1', ['cat', fifo]);
     const fifoLines = new Lines(reader);
-    const d1 = lab.startLvsd('d1', model({
-      instances: [instance('VI_1', {
-        priority: 150, vips: [vip(`${VIP}/24`)],
-        trackScripts: [{ name: 'chk', weight: 0, weightReverse: false }],
-        trackInterfaces: [{ name: 'eth1', weight: 0, weightReverse: false }],
-        trackFiles: [{ name: 'prio', weight: -10, weightReverse: false }],
-        notify: { ...NO_NOTIFY, master: sh(`echo master >> ${masterLog}`), generic: sh(`echo "$@" >> ${notifyLog}`, 'notify') },
-      })],
-      scripts: [script('chk', '', { script: sh(`test -e ${flag}`), intervalMs: 300, timeoutMs: 1000, rise: 2, fall: 2 })],
-      files: [trackFile('prio', prioFile, { weight: -10 })],
-      global: { vrrpNotifyFifo: fifo },
+    const chk = script(join(lab.dir, 'chk.sh'), `test -e ${flag}`);
+    const notifySh = script(join(lab.dir, 'notify.sh'), `echo "$@" >> ${notifyLog}`);
+    const masterSh = script(join(lab.dir, 'master.sh'), `echo master >> ${masterLog}`);
+    const d1 = lab.startLvsd('d1', vrrpConf({
+      routerId: 'd1',
+      global: [`vrrp_notify_fifo ${fifo}`],
+      blocks: [
+        'vrrp_script chk {', `  script "${chk}"`, '  interval 0.3', '  timeout 1', '  rise 2', '  fall 2', '}',
+        'track_file prio {', `  file ${prioFile}`, '  weight -10', '}',
+      ],
+      instances: [{
+        name: 'VI_1', priority: 150, vips: [`${VIP}/24`], trackScripts: ['chk'], trackInterfaces: ['eth1'], trackFiles: ['prio'],
+        notifyMaster: masterSh, notify: notifySh,
+      }],
     }));
-    const d2 = lab.startLvsd('d2', model({ instances: [instance('VI_1', { priority: 100, vips: [vip(`${VIP}/24`)] })] }));
+    const d2 = lab.startLvsd('d2', vrrpConf({ routerId: 'd2', instances: [{ name: 'VI_1', priority: 100, vips: [`${VIP}/24`] }] }));
     const m1 = await d1.waitEvent(to('MASTER'), 8000, 'd1 MASTER');
 
     // track_script: two failures (fall 2) → FAULT with priority 0 → d2 takes over
@@ -72,7 +80,7 @@ test('track_script / track_interface / track_file move the MASTER; notify script
     await d1.waitEvent(to('BACKUP', m3.t), 2000, 'd1 BACKUP');
 
     d1.child.kill('SIGTERM');
-    await d1.waitEvent((e) => e.type === 'harness.stopped', 4000, 'd1 stopped');
+    await d1.waitEvent((e) => e.type === 'daemon.stopped', 4000, 'd1 stopped');
     // notify: keepalived's four arguments, in order; notify_master ran for each MASTER entry
     await waitFor(() => existsSync(notifyLog) && readFileSync(notifyLog, 'utf8').includes('STOP'), 3000, 20, 'notify STOP line');
     const lines = readFileSync(notifyLog, 'utf8').trim().split('\n');

@@ -1,11 +1,11 @@
 /**
- * One lvsd–keepalived interop run: real keepalived (Debian's) on d1, lvsd on d2, both
- * configured alike (version, authentication, multicast or unicast). Each takes over from
+ * One lvsd–keepalived interop run: real keepalived (Debian's) on d1, the lvsd daemon on d2,
+ * both given the same keepalived.conf (version, authentication, multicast or unicast). Each takes over from
  * the other, in both directions, and neither reports a packet error.
  */
 import assert from 'node:assert/strict';
 import { waitFor } from '../../lib/netns.js';
-import { instance, model, vip } from '../../../integration/vrrp/lib/fixtures.js';
+import { vrrpConf } from './conf.js';
 import { KEEPALIVED_RX_ERRORS, SUBNET, VIP, VrrpLab, type KeepalivedProc, type LvsdProc } from './lab.js';
 import { skewMs } from '../../../../src/vrrp/machine.js';
 
@@ -30,37 +30,16 @@ function probeVip(c: InteropCase): string {
 const KD = `${SUBNET}.1`;
 const LV = `${SUBNET}.2`;
 
-function keepalivedConf(c: InteropCase, priority: number): string {
-  return [
-    'global_defs {',
-    '  router_id kd1',
-    '  vrrp_garp_master_delay 1',
-    '}',
-    'vrrp_instance VI_1 {',
-    '  state BACKUP',
-    '  interface eth0',
-    '  virtual_router_id 51',
-    `  priority ${priority}`,
-    '  advert_int 1',
-    `  version ${c.version}`,
-    ...(c.password ? ['  authentication {', '    auth_type PASS', `    auth_pass ${c.password}`, '  }'] : []),
-    ...(c.unicast ? [`  unicast_src_ip ${KD}`, '  unicast_peer {', `    ${LV}`, '  }'] : []),
-    '  virtual_ipaddress {',
-    ...vipsOf(c).map((v) => `    ${v}`),
-    '  }',
-    '}',
-    '',
-  ].join('\n');
-}
-
-function lvsdModel(c: InteropCase, priority: number) {
-  return model({
-    instances: [instance('VI_1', {
-      priority, vrid: 51, version: c.version, family: c.ipv6 ? 'ipv6' : 'ipv4', advertIntervalMs: 1000, vips: vipsOf(c).map((v) => vip(v)),
-      auth: c.password ? { type: 'PASS', password: c.password } : null,
-      unicastSrcIp: c.unicast ? LV : null, unicastPeers: c.unicast ? [KD] : [], checkUnicastSrc: c.unicast,
-      garp: { masterDelayMs: 1000, masterRepeat: 5, masterRefreshMs: 0, masterRefreshRepeat: 1, lowerPrioDelayMs: 1000, lowerPrioRepeat: 5, intervalMs: 0, gnaIntervalMs: 0 },
-    })],
+/** The configuration both daemons get (the router_id aside). */
+function conf(c: InteropCase, priority: number, routerId: string): string {
+  return vrrpConf({
+    routerId,
+    global: ['vrrp_garp_master_delay 1'],
+    instances: [{
+      name: 'VI_1', priority, vrid: 51, version: c.version, advertInt: 1, password: c.password,
+      unicastSrc: c.unicast ? (routerId === 'kd1' ? KD : LV) : null, unicastPeers: c.unicast ? [routerId === 'kd1' ? LV : KD] : [],
+      vips: vipsOf(c), extra: c.unicast ? ['check_unicast_src'] : [],
+    }],
   });
 }
 
@@ -79,11 +58,11 @@ export async function runInterop(lab: VrrpLab, c: InteropCase): Promise<Record<s
   const m: Record<string, number> = {};
   const VIP = probeVip(c);
   // 1. keepalived alone becomes MASTER
-  const kd = lab.startKeepalived('d1', keepalivedConf(c, 100));
+  const kd = lab.startKeepalived('d1', conf(c, 100, 'kd1'));
   await kd.waitLog(/\(VI_1\) Entering MASTER STATE/, 10000);
   await waitFor(async () => (await lab.addresses('d1')).includes(VIP), 3000, 20, 'VIP on keepalived');
   // 2. lvsd (150) preempts keepalived (100)
-  let lv = lab.startLvsd('d2', lvsdModel(c, 150));
+  let lv = lab.startLvsd('d2', conf(c, 150, 'lvsd2'));
   const pre = await lv.waitEvent(to('MASTER'), 10000, 'lvsd preempts keepalived');
   assert.equal(pre.reason, 'preempt');
   await kd.waitLog(new RegExp(`Master received advert from ${c.ipv6 ? 'fe80:\\S+' : LV.replaceAll('.', '\\.')} with higher priority 150, ours 100`), 3000);
@@ -97,10 +76,10 @@ export async function runInterop(lab: VrrpLab, c: InteropCase): Promise<Record<s
   const kdMaster = await kd.waitLog(/\(VI_1\) Entering MASTER STATE/, 3000, before).then(() => Date.now());
   m.keepalivedTakesOverAfterLvsdPriorityZeroMs = kdMaster - stop.t;
   assert.ok(kdMaster - stop.t <= skewMs(c.version, 100, 1000) + 250, `keepalived took ${kdMaster - stop.t} ms`);
-  await waitFor(() => lv.events().some((e) => e.type === 'harness.stopped'), 3000, 20, 'lvsd exited');
+  await waitFor(() => lv.events().some((e) => e.type === 'daemon.stopped'), 3000, 20, 'lvsd exited');
   assert.deepEqual(drops(lv), [], 'lvsd dropped none of keepalived\'s adverts');
   // 4. lvsd (50) joins as BACKUP; keepalived stops: lvsd takes over after its skew
-  lv = lab.startLvsd('d2', lvsdModel(c, 50));
+  lv = lab.startLvsd('d2', conf(c, 50, 'lvsd2'));
   await lv.waitEvent(to('BACKUP'), 8000, 'lvsd BACKUP');
   await new Promise((r) => setTimeout(r, 2500)); // hear a few adverts from keepalived
   const st = lv.events().filter((e) => e.type === 'vrrp.transition');
@@ -115,6 +94,6 @@ export async function runInterop(lab: VrrpLab, c: InteropCase): Promise<Record<s
   assert.deepEqual(drops(lv), [], 'lvsd dropped none of keepalived\'s adverts');
   assert.deepEqual(rxErrors(kd), [], 'keepalived logged no receive error');
   lv.child.kill('SIGTERM');
-  await waitFor(() => lv.events().some((e) => e.type === 'harness.stopped'), 3000, 20, 'lvsd exited');
+  await waitFor(() => lv.events().some((e) => e.type === 'daemon.stopped'), 3000, 20, 'lvsd exited');
   return m;
 }

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { Topology, waitFor } from '../../lib/netns.js';
-import type { Model } from '../../../../src/model/types.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -39,13 +38,18 @@ export class Lines {
   }
 }
 
-/** A running lvsd (harness) with its events. */
+/** An lvsd event read from its JSON log line: `type` is the line's `event`, `t` its time in ms. */
+export type LvsdLogEvent = Record<string, unknown> & { t: number; type: string };
+
+/** A running lvsd daemon with its events. */
 export interface LvsdProc {
   readonly child: ChildProcess;
   readonly out: Lines;
-  events(): Array<Record<string, unknown> & { t: number; type: string }>;
+  /** The control socket. */
+  readonly control: string;
+  events(): LvsdLogEvent[];
   /** Waits for an event matching pred; returns it. */
-  waitEvent(pred: (e: Record<string, unknown> & { t: number; type: string }) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown> & { t: number; type: string }>;
+  waitEvent(pred: (e: LvsdLogEvent) => boolean, timeoutMs: number, what: string): Promise<LvsdLogEvent>;
 }
 
 /** A running keepalived. */
@@ -59,6 +63,7 @@ export interface KeepalivedProc {
 export class VrrpLab {
   readonly topo: Topology;
   readonly dir: string;
+  private seq = 0;
   private readonly attach: (peer: string, peerIf: string, mac?: string) => Promise<void>;
 
   private constructor(topo: Topology, attach: (peer: string, peerIf: string, mac?: string) => Promise<void>) {
@@ -93,17 +98,24 @@ export class VrrpLab {
     return p;
   }
 
-  /** Starts the lvsd harness on a host with a model. */
-  startLvsd(host: string, model: Model): LvsdProc {
-    const f = this.file(`${host}-model-${Date.now()}.json`, JSON.stringify(model));
-    const child = this.topo.spawn(host, [process.execPath, '--import', 'tsx', join(here, 'run-vrrp.ts'), f], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * Starts the lvsd daemon (src/cli/lvsd.ts, run from source through tsx) on a host with a
+   * keepalived.conf, logging JSON lines at debug level (so dropped packets show).
+   */
+  startLvsd(host: string, conf: string): LvsdProc {
+    const n = this.seq++;
+    const f = this.file(`${host}-lvsd-${n}.conf`, conf);
+    const control = join(this.dir, `${host}-lvsd-${n}.sock`);
+    const entry = `import { lvsdMain } from ${JSON.stringify(join(repo, 'src/cli/lvsd.ts'))}; process.exit(await lvsdMain(process.argv.slice(1)));`;
+    const child = this.topo.spawn(host, [process.execPath, '--import', 'tsx', '--input-type=module', '-e', entry, '--', '-f', f, '--control', control, '--log-level', 'debug'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = new Lines(child);
     const events = () => {
-      const evs: Array<Record<string, unknown> & { t: number; type: string }> = [];
+      const evs: LvsdLogEvent[] = [];
       for (const l of out.lines) {
         if (!l.startsWith('{')) continue;
         try {
-          evs.push(JSON.parse(l));
+          const o = JSON.parse(l) as Record<string, unknown>;
+          evs.push({ ...o, type: String(o.event), t: Date.parse(String(o.time)) });
         } catch {
           /* partial */
         }
@@ -111,8 +123,8 @@ export class VrrpLab {
       return evs;
     };
     return {
-      child, out, events,
-      waitEvent: (pred, timeoutMs, what) => waitFor(() => events().find(pred), timeoutMs, 20, `${host}: ${what}`),
+      child, out, control, events,
+      waitEvent: (pred, timeoutMs, what) => waitFor(() => events().find(pred), timeoutMs, 10, `${host}: ${what}`),
     };
   }
 
