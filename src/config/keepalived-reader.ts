@@ -156,9 +156,22 @@ class Reader {
       return;
     }
     if (line.text.includes('$')) {
-      const sub = this.substitute(line);
-      if (sub) {
-        for (const part of splitLines(sub)) {
+      // Substitute until nothing changes (keepalived replaces at use time, recursively), then
+      // strip comments once: a `${_HASH}` must survive as `#`.
+      let cur = line;
+      let changed = false;
+      for (let n = 0; ; n++) {
+        const sub = this.substitute(cur);
+        if (!sub) break;
+        cur = sub;
+        changed = true;
+        if (n >= MAX_DEPTH) {
+          this.diags.error(CODES.SYNTAX, posAt(cur, Math.max(0, cur.text.indexOf('$'))), '', 'parameter substitution nests too deep (a definition that refers to itself?)');
+          return;
+        }
+      }
+      if (changed) {
+        for (const part of splitLines(cur)) {
           const dc = decomment(part);
           if (dc.text.text !== '') this.processLogical(dc.text, depth + 1);
         }

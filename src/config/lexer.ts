@@ -152,6 +152,11 @@ export function segmentLine(p: PosText, out: Segment[], issues: LexIssue[]): voi
     if (c === '\\') { i++; continue; }
     if (c === '"') { quote = !quote; continue; }
     if (quote) continue;
+    // An unreplaced `${NAME}` stays one word (keepalived would split its braces).
+    if (c === '$' && t[i + 1] === '{') {
+      const close = t.indexOf('}', i + 2);
+      if (close > 0 && !/[\s{]/.test(t.slice(i + 2, close))) { i = close; continue; }
+    }
     if (c === '{' || c === '}') {
       if (i > start) pushWords(slicePos(p, start, i), out, issues);
       out.push({ kind: c === '{' ? 'open' : 'close', pos: posAt(p, i) });
