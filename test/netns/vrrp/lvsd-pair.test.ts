@@ -1,6 +1,7 @@
 /**
  * Two lvsd daemons (started from keepalived.conf files) on a bridge with a client that probes the VIP every 10 ms (UDP echo served by each director
- * on the kernel VIP). Proves: the higher priority becomes MASTER; SIGKILL of the MASTER →
+ * on the kernel VIP). Proves: the higher priority becomes MASTER; `lvsadm vrrp` shows it; a
+ * SIGHUP reload adding a VIP installs it without a transition; SIGKILL of the MASTER →
  * the BACKUP takes the VIP and service returns within Master_Down_Interval + 100 ms, with
  * gratuitous ARP seen on the client segment correcting the client's ARP entry; the
  * crashed director's leftover VIP is removed when it starts again, and it preempts; a
@@ -12,17 +13,28 @@ import { canUseNetns, waitFor } from '../lib/netns.js';
 import { failoverGap, Lines, VIP, VrrpLab } from './lib/lab.js';
 import { vrrpConf } from './lib/conf.js';
 import { masterDownIntervalMs, skewMs } from '../../../src/vrrp/machine.js';
+import { lvsadmMain } from '../../../src/cli/lvsadm.js';
+import { writeFileSync } from 'node:fs';
+
+async function lvsadm(...argv: string[]): Promise<string> {
+  let text = '';
+  const rc = await lvsadmMain(argv, (s) => (text += s + '\n'), (s) => (text += s + '\n'));
+  assert.equal(rc, 0, text);
+  return text;
+}
 
 const D1_MAC = '02:00:00:0a:00:01';
 const D2_MAC = '02:00:00:0a:00:02';
 
-function m(priority: number, over: { nopreempt?: boolean } = {}): string {
+const VIP2 = '198.18.10.101';
+
+function m(priority: number, over: { nopreempt?: boolean; vips?: string[] } = {}): string {
   return vrrpConf({ routerId: `lvsd${priority}`, instances: [{ name: 'VI_1', priority, vrid: 51, advertInt: 1, vips: [`${VIP}/24`], ...over }] });
 }
 
 const isTransition = (to: string) => (e: Record<string, unknown>) => e.type === 'vrrp.transition' && e.to === to;
 
-test('lvsd pair: election, SIGKILL failover within Master_Down_Interval + 100 ms, GARP fixes the client ARP, stale VIP cleanup and preempt on restart, clean stop within skew + 100 ms', { skip: !canUseNetns() && 'needs root and iproute2' }, async () => {
+test('lvsd pair: election, lvsadm vrrp, SIGHUP reload without a transition, SIGKILL failover within Master_Down_Interval + 100 ms, GARP fixes the client ARP, stale VIP cleanup and preempt on restart, clean stop within skew + 100 ms', { skip: !canUseNetns() && 'needs root and iproute2' }, async () => {
   const lab = await VrrpLab.create();
   const report: Record<string, unknown> = {};
   try {
@@ -34,6 +46,27 @@ test('lvsd pair: election, SIGKILL failover within Master_Down_Interval + 100 ms
     await d2.waitEvent(isTransition('BACKUP'), 8000, 'd2 BACKUP');
     await waitFor(async () => (await lab.addresses('d1')).includes(VIP), 2000, 20, 'VIP on d1');
     assert.ok(!(await lab.addresses('d2')).includes(VIP), 'the BACKUP does not hold the VIP');
+
+    // ── lvsadm vrrp against the daemon's control socket ──
+    const text = await lvsadm('--control', d2.control, 'vrrp');
+    assert.match(text, /^VI_1 {2}BACKUP {2}eth0 vrid 51 v2 ipv4 multicast {2}priority 100$/m);
+    assert.match(text, /master 198\.18\.10\.1 priority 150/);
+    const json = JSON.parse(await lvsadm('--control', d1.control, '--json', 'vrrp'));
+    assert.equal(json.instances[0].state, 'MASTER');
+    assert.deepEqual(Object.entries(json.instances[0].counters.drops).filter(([, n]) => n !== 0), []);
+
+    // ── SIGHUP reload with one more VIP: no transition, the new VIP is installed on the MASTER ──
+    const before = d1.events().filter((e) => e.type === 'vrrp.transition').length;
+    writeFileSync(d2.confPath, m(100, { vips: [`${VIP}/24`, `${VIP2}/24`] }));
+    writeFileSync(d1.confPath, m(150, { vips: [`${VIP}/24`, `${VIP2}/24`] }));
+    d2.child.kill('SIGHUP');
+    d1.child.kill('SIGHUP');
+    await d1.waitEvent((e) => e.type === 'config.applied' && e.trigger === 'sighup', 5000, 'd1 reloaded');
+    await d2.waitEvent((e) => e.type === 'config.applied' && e.trigger === 'sighup', 5000, 'd2 reloaded');
+    await waitFor(async () => (await lab.addresses('d1')).includes(VIP2), 3000, 20, 'VIP2 on d1 after reload');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(d1.events().filter((e) => e.type === 'vrrp.transition').length, before, 'reload caused no transition');
+    assert.ok(!d2.events().some((e) => e.type === 'vrrp.packet_dropped'), 'd2 accepts the two-VIP adverts');
 
     // ── SIGKILL of the MASTER (and of the service it ran) ──
     const tcpdump = lab.topo.spawn('client', ['tcpdump', '-i', 'eth0', '-nn', '-e', '-l', 'arp']);
@@ -70,8 +103,9 @@ test('lvsd pair: election, SIGKILL failover within Master_Down_Interval + 100 ms
 
     // ── restart d1: the stale VIP goes first, then d1 (150) preempts d2 (100) ──
     echo1 = await lab.startEcho('d1');
-    const d1b = lab.startLvsd('d1', m(150));
+    const d1b = lab.startLvsd('d1', m(150, { vips: [`${VIP}/24`, `${VIP2}/24`] }));
     await d1b.waitEvent((e) => e.type === 'vip.removed' && e.address === VIP, 8000, 'stale VIP removed at start');
+    await d1b.waitEvent((e) => e.type === 'vip.removed' && e.address === VIP2, 8000, 'stale VIP2 removed at start');
     const pre = await d1b.waitEvent(isTransition('MASTER'), 10000, 'd1 preempts');
     assert.equal(pre.reason, 'preempt');
     await d2.waitEvent((e) => isTransition('BACKUP')(e) && e.t > pre.t - 50, 3000, 'd2 back to BACKUP');

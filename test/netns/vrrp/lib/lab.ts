@@ -47,6 +47,8 @@ export interface LvsdProc {
   readonly out: Lines;
   /** The control socket. */
   readonly control: string;
+  /** The config file it was started with (rewrite it and send SIGHUP to reload). */
+  readonly confPath: string;
   events(): LvsdLogEvent[];
   /** Waits for an event matching pred; returns it. */
   waitEvent(pred: (e: LvsdLogEvent) => boolean, timeoutMs: number, what: string): Promise<LvsdLogEvent>;
@@ -123,7 +125,7 @@ export class VrrpLab {
       return evs;
     };
     return {
-      child, out, control, events,
+      child, out, control, confPath: f, events,
       waitEvent: (pred, timeoutMs, what) => waitFor(() => events().find(pred), timeoutMs, 10, `${host}: ${what}`),
     };
   }
