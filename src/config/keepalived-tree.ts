@@ -7,7 +7,7 @@
 import type { SourcePos } from '../lib/errors.js';
 import { CODES, type Diagnostics } from './diagnostics.js';
 import type { BlockSpec, KwSpec } from './keywords.js';
-import { ROOT } from './keywords.js';
+import { ROOT, specOf } from './keywords.js';
 import type { Token } from './lexer.js';
 import { LeafTracker, rawBlock, type RawBlock } from './raw-tree.js';
 import { childPath, indexPath, type SourceMap } from './source-map.js';
@@ -29,7 +29,7 @@ function buildBlock(nodes: readonly SyntaxNode[], spec: BlockSpec | null, path: 
   for (const n of nodes) {
     if (n.words.length === 0) continue;
     const kw = n.words[0]!.text;
-    const ks = spec?.keywords[kw];
+    const ks = specOf(spec, kw);
     if (!ks || !n.block) continue;
     if (ks.t === 'repeat') counts.set(kw, (counts.get(kw) ?? 0) + 1);
     if (ks.t === 'keyed') {
@@ -45,7 +45,7 @@ function buildBlock(nodes: readonly SyntaxNode[], spec: BlockSpec | null, path: 
     const kw = kwTok.text;
     const args = n.words.slice(1);
     const kwPath = childPath(path, kw);
-    const ks: KwSpec | undefined = spec?.keywords[kw];
+    const ks: KwSpec | undefined = specOf(spec, kw);
 
     if (!ks) {
       // Unknown here: keep it so the schema reports it (with "did you mean").

@@ -1043,6 +1043,11 @@ export function allBlocks(): BlockSpec[] {
   return [...seen];
 }
 
+/** The spec of `kw` in a block, or undefined (own keys only: `constructor` is not a keyword). */
+export function specOf(block: BlockSpec | null | undefined, kw: string): KwSpec | undefined {
+  return block && Object.prototype.hasOwnProperty.call(block.keywords, kw) ? block.keywords[kw] : undefined;
+}
+
 /** The keyword's canonical name (aliases fold). */
 export function canonicalOf(kw: string, spec: KwSpec): string {
   return ('canonical' in spec && spec.canonical) ? spec.canonical : kw;

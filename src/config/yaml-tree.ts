@@ -14,7 +14,7 @@ import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Docum
 import type { SourcePos } from '../lib/errors.js';
 import { CODES, type Diagnostics } from './diagnostics.js';
 import type { BlockSpec, KwSpec } from './keywords.js';
-import { ROOT } from './keywords.js';
+import { ROOT, specOf } from './keywords.js';
 import { splitWords, type LexIssue, type PosText } from './lexer.js';
 import { LeafTracker, rawBlock, type RawBlock } from './raw-tree.js';
 import { childPath, indexPath, type SourceMap } from './source-map.js';
@@ -75,7 +75,7 @@ function block(y: Y, m: YAMLMap, spec: BlockSpec | null, path: string): RawBlock
     const kwPos = at(y, start(keyNode));
     const kwPath = childPath(path, kw);
     const value = resolve(y, pair.value);
-    const ks: KwSpec | undefined = spec?.keywords[kw];
+    const ks: KwSpec | undefined = specOf(spec, kw);
     if (!ks || ks.t === 'unsupported') {
       out[kw] = generic(y, value);
       y.map.set(kwPath, kwPos, value && isScalar(value) ? words(y, value).pos : []);
