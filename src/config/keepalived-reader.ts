@@ -23,7 +23,7 @@ import type { SourcePos } from '../lib/errors.js';
 import { CODES, type Diagnostics } from './diagnostics.js';
 import { globFiles } from './glob.js';
 import {
-  concatPos, decomment, insertedPos, posAt, posText, segmentLine, slicePos, trimPos,
+  colAt, concatPos, decomment, insertedPos, lineAt, posAt, posText, segmentLine, slicePos, trimPos,
   type LexIssue, type PosText, type Segment,
 } from './lexer.js';
 
@@ -220,7 +220,7 @@ class Reader {
       const d = this.defs.get(name);
       if (!d) continue;
       const value = d.fn ? d.fn(line.file) : d.value;
-      parts.push(slicePos(line, last, i), insertedPos(value, line.file, line.lines[i]!, line.cols[i]!));
+      parts.push(slicePos(line, last, i), insertedPos(value, line.file, lineAt(line, i), colAt(line, i)));
       last = end;
       i = end - 1;
       changed = true;
@@ -242,7 +242,7 @@ class Reader {
       return;
     }
     let inner = t.slice(open + 1, close);
-    const sub = this.substitute(insertedPos(inner, line.file, line.lines[open]!, line.cols[open]!));
+    const sub = this.substitute(insertedPos(inner, line.file, lineAt(line, open), colAt(line, open)));
     if (sub) inner = sub.text;
     const rest = trimPos(slicePos(line, close + 1));
     const runs: Array<Array<[string, string]>> = [];

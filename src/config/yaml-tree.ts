@@ -196,7 +196,7 @@ function words(y: Y, s: Scalar): { words: string[]; pos: SourcePos[] } {
     lines[i] = p.line;
     cols[i] = p.col;
   }
-  const pt: PosText = { text: v, lines, cols, file: y.file, line: first.line };
+  const pt: PosText = { text: v, lines, cols, file: y.file, line: first.line, col0: first.col };
   const issues: LexIssue[] = [];
   // The string is what would follow the keyword on a keepalived.conf line, quoted or not.
   const toks = splitWords(pt, issues);
