@@ -53,6 +53,8 @@ export interface LeafSpec extends KwDoc {
   readonly canonical?: string;
   /** keepalived calls this spelling deprecated: say so. */
   readonly deprecated?: string;
+  /** The alias sets its canonical keyword to the opposite (`nopreempt` → `preempt` off). */
+  readonly inverse?: boolean;
 }
 export interface BlockKwSpec extends KwDoc { readonly t: 'block'; readonly block: BlockSpec }
 export interface NamedSpec extends KwDoc {
@@ -86,7 +88,7 @@ export interface BlockSpec {
 
 // ───────────────────────────── helpers ─────────────────────────────
 
-const leaf = (parse: Parser, d: KwDoc & { canonical?: string; deprecated?: string }): LeafSpec => ({ t: 'leaf', parse, ...d });
+const leaf = (parse: Parser, d: KwDoc & { canonical?: string; deprecated?: string; inverse?: boolean }): LeafSpec => ({ t: 'leaf', parse, ...d });
 const unsupported = (doc: string, extra: Partial<UnsupportedSpec> = {}): UnsupportedSpec => ({ t: 'unsupported', doc, ...extra });
 const flagLeaf = (d: KwDoc & { canonical?: string; deprecated?: string }): LeafSpec => leaf(flag, { syntax: '[on|off]', ...d });
 const str = (usage: string) => (w: Words) => word(w, usage);
@@ -814,7 +816,7 @@ const INSTANCE_BLOCK: BlockSpec = {
     }),
     version: leaf(versionParser, { syntax: '2|3', doc: 'VRRP version.', def: 'vrrp_version (IPv6 instances always 3)' }),
     nopreempt: leaf(preemptFlag(true), {
-      syntax: '[on|off]', canonical: 'preempt', doc: 'A higher-priority router coming up does not take over from the current MASTER.',
+      syntax: '[on|off]', canonical: 'preempt', inverse: true, doc: 'A higher-priority router coming up does not take over from the current MASTER.',
       compat: 'Needs `state BACKUP`, as in keepalived.',
     }),
     preempt: leaf(preemptFlag(false), { syntax: '[on|off]', doc: 'Preempt (the default; kept for keepalived compatibility).' }),
