@@ -1,0 +1,162 @@
+/**
+ * Reloads under traffic, as an operator does them (edit the file, SIGHUP):
+ * - a reload that adds a real server (rs4) and removes another (rs3): the long-lived
+ *   streaming connections on the untouched real servers (rs1, rs2) go on without a reset or
+ *   a stall, the VRRP state does not move (no vrrp.transition on either director), new
+ *   connections go to rs1, rs2 and rs4, and no request sent after the reload fails (the
+ *   connections still open to the removed rs3 are reset: lvsd expires them, as IPVS's
+ *   expire_nodest_conn does, rather than black-holing them);
+ * - a bad config: rejected with every error as file:line:col, the running config stays
+ *   (traffic unaffected, `lvsadm status` answers), `lvsd --test` says the same.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { canUseNetns } from '../../../src/lab/topology.js';
+import { tally } from '../../../src/lab/probe.js';
+import { PROGRAMS } from '../../../src/lab/paths.js';
+import { LAB, Pair, sleep, type LogEvent } from './lib/pair.js';
+
+const skip = !canUseNetns() && 'needs root and iproute2';
+const [rs1, rs2, rs3] = LAB.reals;
+let pair: Pair;
+
+before(async () => {
+  if (!skip) pair = await Pair.start({ config: {}, spare: true });
+});
+after(async () => {
+  await pair?.cleanup();
+});
+
+/** A long-lived HTTP response (one line every 100 ms) read by curl on the client. */
+interface Stream {
+  readonly child: ChildProcess;
+  /** Arrival time of each line and its text ("rs1 17"). */
+  readonly lines: Array<{ t: number; text: string }>;
+  exit: { code: number | null; signal: string | null; t: number } | null;
+}
+
+function openStream(): Stream {
+  const child = pair.topo.spawn(LAB.client.name, ['curl', '-sN', '--max-time', '120', `http://${LAB.vip}:${LAB.port}/stream`]);
+  const s: Stream = { child, lines: [], exit: null };
+  let buf = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      s.lines.push({ t: Date.now(), text: buf.slice(0, i) });
+      buf = buf.slice(i + 1);
+    }
+  });
+  child.once('exit', (code, signal) => { s.exit = { code, signal, t: Date.now() }; });
+  return s;
+}
+
+const noTransitionSince = (since: number) => (name: string) =>
+  pair.d(name).events.filter((e: LogEvent) => e.event === 'vrrp.transition' && e.t >= since);
+
+test('SIGHUP adds rs4 and removes rs3 under traffic: untouched connections live on, VRRP does not move', { skip }, async (t) => {
+  // The streams first (alone, so rr gives two to each real server), then the probing client.
+  const streams: Stream[] = [];
+  for (let i = 0; i < 6; i++) {
+    streams.push(openStream());
+    await sleep(100);
+  }
+  const probe = await pair.probe({ intervalMs: 20 });
+  await sleep(1000);
+  const nameOf = (s: Stream) => s.lines[0]?.text.split(' ')[0];
+  assert.deepEqual(streams.map(nameOf).sort(), [rs1!.name, rs1!.name, rs2!.name, rs2!.name, rs3!.name, rs3!.name], 'rr spread the streams over the three');
+
+  const reloadAt = Date.now();
+  for (const d of LAB.directors) {
+    pair.writeConfig(d.name, pair.configFor(d, { reals: [rs1!, rs2!, LAB.spare] }));
+    pair.d(d.name).signal('SIGHUP');
+  }
+  const applied = await Promise.all(LAB.directors.map((d) =>
+    pair.d(d.name).waitEvent((e) => e.event === 'config.applied' && e.trigger === 'sighup' && e.t >= reloadAt, 5000, `${d.name} reload applied`)));
+  await pair.d('dir1').waitEvent((e) => e.event === 'real.up' && e.real === `${LAB.spare.address}:${LAB.port}` && e.t >= reloadAt, 5000, 'rs4 up on dir1');
+  await sleep(3000);
+  const records = await probe.stop();
+  const endAt = Date.now();
+
+  const kept = streams.filter((s) => nameOf(s) !== rs3!.name);
+  const removed = streams.filter((s) => nameOf(s) === rs3!.name);
+  const maxGap = (s: Stream) => s.lines.reduce((m, l, i) => (i ? Math.max(m, l.t - s.lines[i - 1]!.t) : 0), 0);
+  const after = tally(records, applied[0]!.t + 1500);
+  t.diagnostic(`E2E_MEASURE reload ${JSON.stringify({
+    summary: applied[0]!.summary,
+    kept: kept.map((s) => ({ real: nameOf(s), lines: s.lines.length, linesAfterReload: s.lines.filter((l) => l.t > reloadAt).length, maxGapMs: maxGap(s), exit: s.exit })),
+    removed: removed.map((s) => ({ real: nameOf(s), linesAfterReload: s.lines.filter((l) => l.t > reloadAt).length, exit: s.exit })),
+    requests: tally(records), afterReload: after,
+    failures: records.filter((r) => r.rs === undefined).map((r) => ({ ...r, sentAfterReloadMs: Math.round(r.sent - reloadAt) })),
+  })}`);
+
+  const summary = applied[0]!.summary as Record<string, { added: number; removed: number; changed: number }>;
+  assert.deepEqual(summary.realServers, { added: 1, removed: 1, changed: 0 });
+  for (const s of kept) {
+    assert.equal(s.exit, null, `stream on ${nameOf(s)} still open`);
+    const lateLines = s.lines.filter((l) => l.t > reloadAt + 2500);
+    assert.ok(lateLines.length >= 5, `stream on ${nameOf(s)} still flowing after the reload (${lateLines.length} lines)`);
+    assert.ok(maxGap(s) < 600, `stream on ${nameOf(s)} never stalled (longest gap ${maxGap(s)} ms)`);
+  }
+  for (const d of LAB.directors) assert.deepEqual(noTransitionSince(reloadAt)(d.name), [], `no VRRP transition on ${d.name}`);
+  assert.equal(pair.d('dir1').stateOf('VI_FRONT'), 'MASTER');
+  assert.equal(pair.d('dir2').stateOf('VI_FRONT'), 'BACKUP');
+  // A connection still open to the removed rs3 is expired by the core (IPVS
+  // expire_nodest_conn) and its next packet answered with a reset: only a request in flight
+  // to rs3 at the reload may fail, and nothing sent after the reload was applied.
+  const appliedAt = Math.max(...applied.map((e) => e.t));
+  const failures = records.filter((r) => r.rs === undefined);
+  assert.ok(failures.length <= 2, `at most the requests in flight to rs3 failed: ${JSON.stringify(failures)}`);
+  for (const f of failures) assert.ok(f.sent < appliedAt + 5 && f.sent + f.ms > reloadAt, `failed request not in flight at the reload: ${JSON.stringify(f)}`);
+  assert.equal(after.perReal[rs3!.name] ?? 0, 0, 'no new connection to the removed rs3');
+  assert.ok((after.perReal[LAB.spare.name] ?? 0) > 10, `the added rs4 gets new connections: ${JSON.stringify(after.perReal)}`);
+  assert.ok((after.perReal[rs1!.name] ?? 0) > 10 && (after.perReal[rs2!.name] ?? 0) > 10, JSON.stringify(after.perReal));
+  for (const s of streams) await pair.topo.kill(s.child);
+  assert.ok(endAt > reloadAt);
+});
+
+test('a bad config on reload is rejected with file:line:col errors; traffic and lvsadm unaffected', { skip }, async (t) => {
+  const dir1 = pair.d('dir1');
+  const good = pair.configFor(LAB.directors[0]!, { reals: [rs1!, rs2!, LAB.spare] });
+  const bad = good
+    .replace('lvs_sched rr', 'lvs_sched roundrobin')
+    .replace('  advert_int 0.2\n', '  advert_intt 0.2\n');
+  assert.notEqual(bad, good);
+  const lines = bad.split('\n');
+  const lineOf = (needle: string) => lines.findIndex((l) => l.includes(needle)) + 1;
+  const file = pair.writeConfig('dir1', bad);
+
+  const probe = await pair.probe({ intervalMs: 20 });
+  await sleep(500);
+  const at = Date.now();
+  dir1.signal('SIGHUP');
+  const rejected = await dir1.waitEvent((e) => e.event === 'config.rejected' && e.t >= at, 5000, 'config.rejected');
+  const status = await dir1.lvsadm(['status']);
+  const vrrp = await dir1.lvsadm(['vrrp']);
+  await sleep(1500);
+  const records = await probe.stop();
+  const check = await pair.topo.exec('dir1', [process.execPath, PROGRAMS.lvsd, '--test', '-f', file]);
+
+  const errors = rejected.errors as string[];
+  t.diagnostic(`E2E_MEASURE bad-reload ${JSON.stringify({ errors, lvsdTestExit: check.code, requests: tally(records) })}`);
+  assert.ok(errors.length >= 2, errors.join('\n'));
+  for (const e of errors) assert.match(e, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: `), e);
+  assert.ok(errors.some((e) => e.startsWith(`${file}:${lineOf('advert_intt')}:`) && /did you mean.*advert_int/i.test(e)), `unknown keyword reported at its line with a suggestion:\n${errors.join('\n')}`);
+  assert.ok(errors.some((e) => e.startsWith(`${file}:${lineOf('lvs_sched roundrobin')}:`)), `bad scheduler reported at its line:\n${errors.join('\n')}`);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /\S/);
+  assert.match(vrrp.stdout, /VI_FRONT\s+MASTER/);
+  assert.deepEqual(dir1.events.filter((e) => e.event === 'vrrp.transition' && e.t >= at), [], 'VRRP state unchanged');
+  const tl = tally(records);
+  assert.ok(tl.sent > 50);
+  assert.equal(tl.failed, 0, `traffic unaffected: ${JSON.stringify(tl.reasons)}`);
+  assert.notEqual(check.code, 0, 'lvsd --test rejects the file too');
+  for (const e of errors) assert.ok(check.stderr.includes(e), `lvsd --test prints ${e}\n${check.stderr}`);
+
+  // The operator fixes the file: the next reload applies it.
+  pair.writeConfig('dir1', good);
+  const fixAt = Date.now();
+  dir1.signal('SIGHUP');
+  await dir1.waitEvent((e) => e.event === 'config.applied' && e.trigger === 'sighup' && e.t >= fixAt, 5000, 'fixed config applied');
+});
