@@ -22,7 +22,7 @@
 import type { Family } from '../lib/ip.js';
 import { canonicalIp, ipFamily, parseIPv4, formatIPv4, parseIPv6 } from '../lib/ip.js';
 import type {
-  VFwmarkLine, VHostPort, VInitFile, VLvsTimeouts, VMethod, VScript, VTrackLine, VUnicastPeer, VVipLine, VVsgLine, VWeight, VsHeader,
+  VFwmarkLine, VHostPort, VInitFile, VLvsTimeouts, VMethod, VTrackLine, VUnicastPeer, VVipLine, VVsgLine, VWeight, VsHeader,
 } from '../model/validated.js';
 import type { ScriptCommand, ScriptUser, SchedulerName } from '../model/types.js';
 import {
@@ -840,7 +840,7 @@ const INSTANCE_BLOCK: BlockSpec = {
     ...NOTIFY,
     notify_master_rx_lower_pri: scriptLeaf('Script run when the MASTER hears a lower-priority advert.'),
     ...GARP_INSTANCE,
-    use_vmac: leaf(useVmac, { syntax: '[NAME] [MAC]', doc: 'Use a VRRP virtual MAC interface (macvlan).', compat: 'Accepted (the name is in the model), not supported yet.' }),
+    use_vmac: leaf(useVmac, { syntax: '[NAME] [MAC]', doc: 'Use a VRRP virtual MAC interface (macvlan).', compat: 'Accepted (the name, default `vrrp.VRID`, is in the model) with a warning: not supported yet.' }),
     dont_track_primary: flagLeaf({ doc: 'Ignore faults of the instance interface.' }),
     skip_check_adv_addr: flagLeaf({ doc: 'Do not check the address list of adverts from the current MASTER.', def: 'vrrp_skip_check_adv_addr' }),
     strict_mode: flagLeaf({ doc: 'Strict RFC compliance (see vrrp_strict).', def: 'vrrp_strict' }),

@@ -542,7 +542,7 @@ class Compiler {
     const trackInterfaces = this.trackRefs(b, 'track_interface', scripts, files);
 
     const vmac = leafOf<{ name: string | null }>(b, 'use_vmac');
-    if (vmac) this.warn(CODES.W_UNSUPPORTED, vmac.path, '`use_vmac` accepted, not supported yet (VIPs stay on the interface)');
+    if (vmac) this.warn(CODES.W_UNSUPPORTED, vmac.path, '`use_vmac` accepted, not supported yet');
 
     const gi = g.garp;
     const masterDelayMs = val<number>(b, 'garp_master_delay') ?? gi.masterDelayMs;
@@ -678,7 +678,7 @@ class Compiler {
     const byKey = new Map<string, string>();
     const tuples = new Map<string, { key: string; path: string }>();
     for (const b of items(root, 'virtual_server')) {
-      const r = this.virtualServer(b, g, groups, fw);
+      const r = this.virtualServer(b, groups, fw);
       if (!r) continue;
       const prev = byKey.get(r.vs.key);
       if (prev) {
@@ -722,7 +722,7 @@ class Compiler {
   }
 
   virtualServer(
-    b: VBlock, g: GlobalDefs, groups: ReturnType<Compiler['vsGroups']>, fw: ReturnType<Compiler['fwmarkRules']>,
+    b: VBlock, groups: ReturnType<Compiler['vsGroups']>, fw: ReturnType<Compiler['fwmarkRules']>,
   ): { vs: Omit<VirtualServer, 'ownerInstance' | 'interface'>; addrs: VsAddresses } | null {
     const h = b.header as VsHeader;
     let ok = true;

@@ -320,7 +320,7 @@ for (const b of ['HTTP_GET', 'SSL_GET', 'TCP_CHECK', 'MISC_CHECK']) {
   }
 }
 
-function fieldOf(block: string, ok: string): string {
+function fieldOf(_block: string, ok: string): string {
   return ok.trim().split(/\s+/)[0]!;
 }
 
