@@ -51,24 +51,33 @@ const ctx = { clock: systemClock, scripts: new ChildScriptRunner(), warn: () => 
 
 async function measure(name: string, makeRunner: (i: number) => () => Promise<boolean>): Promise<void> {
   const runners = Array.from({ length: PORTS }, (_, i) => makeRunner(i));
-  let next = 0;
+  // warm up (JIT): the first thousand checks cost up to twice the steady state
+  for (let k = 0; k < 20; k++) await Promise.all(runners.map((r) => r()));
+  // three rounds; the cheapest is reported (the machine is shared: noise only adds)
+  let best = Infinity;
+  let rate = 0;
   let failed = 0;
-  // warm up (JIT, connections)
-  await Promise.all(runners.map((r) => r()));
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: C }, async () => {
-      while (next < N) {
-        const i = next++;
-        if (!(await runners[i % PORTS]!())) failed++;
-      }
-    }),
-  );
-  const wall = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const us = (cpu.user + cpu.system) / N;
-  console.log(`  ${name.padEnd(44)} ${us.toFixed(0).padStart(5)} µs CPU/check  ${Math.round((N / wall) * 1000)} checks/s  ${failed} failed`);
+  for (let round = 0; round < 3; round++) {
+    let next = 0;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: C }, async () => {
+        while (next < N) {
+          const i = next++;
+          if (!(await runners[i % PORTS]!())) failed++;
+        }
+      }),
+    );
+    const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const us = (cpu.user + cpu.system) / N;
+    if (us < best) {
+      best = us;
+      rate = Math.round((N / wall) * 1000);
+    }
+  }
+  console.log(`  ${name.padEnd(48)} ${best.toFixed(0).padStart(5)} µs CPU/check  ${rate} checks/s  ${failed} failed`);
 }
 
 console.log(`per-check CPU cost, ${N} checks, ${C} in flight, local servers in another process`);

@@ -23,7 +23,8 @@
  *   connect_timeout; keepalived applies connect_timeout to each I/O wait instead, which
  *   lets a server that drips a byte at a time hold a check forever.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { connect as netConnect, isIP, isIPv6, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Client } from 'undici';
@@ -53,13 +54,37 @@ type Stage = 'connect' | 'response' | 'body';
 
 const ignore = (): void => undefined;
 
+/**
+ * Reads a response body into `md5` (when given), stopping past `maxBytes`. Resolves true
+ * when the body was too large (the stream is then destroyed); rejects on a stream error.
+ */
+function readBody(body: NodeJS.ReadableStream & { destroy(): void }, maxBytes: number, md5: Hash | null): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    let bytes = 0;
+    body.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > maxBytes) {
+        body.removeAllListeners('data');
+        body.destroy();
+        resolve(true);
+        return;
+      }
+      md5?.update(chunk);
+    });
+    body.once('end', () => resolve(false));
+    body.once('error', reject);
+    // closed without 'end' or 'error' (settled promises ignore this after 'end')
+    body.once('close', () => reject(Object.assign(new Error('response body closed early'), { code: 'ECONNRESET' })));
+  });
+}
+
 /** Probe for `HTTP_GET` and `SSL_GET`. */
 export class HttpProbe implements Probe {
   private readonly c: HttpChecker;
   private readonly ctx: ProbeContext;
   private client: Client | null = null;
   private closed = false;
-  private readonly inflight = new Set<AbortController>();
+  private readonly inflight = new Set<EventEmitter>();
   /** Set by the connector when the current url's connection (and TLS handshake) is up. */
   private connected = false;
   private warned = false;
@@ -154,7 +179,9 @@ export class HttpProbe implements Probe {
     const started = clock.now();
     if (this.closed) return failed('error', 'checker stopped', 0);
     const timeoutMs = c.timing.connectTimeoutMs;
-    const ac = new AbortController();
+    // undici takes an EventEmitter as the signal: ~30 µs less CPU per check than an
+    // AbortController/EventTarget (bench/checks-probes.ts: 216 → 188 µs).
+    const ac = new EventEmitter();
     this.inflight.add(ac);
     const at: { stage: Stage } = { stage: 'connect' };
     let timedOut = false;
@@ -165,14 +192,14 @@ export class HttpProbe implements Probe {
     const deadline = clock.setTimer(timeoutMs, () => {
       timedOut = true;
       if (at.stage === 'connect' && this.connected) at.stage = 'response';
-      ac.abort();
+      ac.emit('abort');
     });
     try {
       const res = await this.getClient().request({
         path: url.path,
         method: 'GET',
         headers: { host: hostHeader(c, url), 'user-agent': CHECK_USER_AGENT },
-        signal: ac.signal,
+        signal: ac,
         reset: true,
       });
       at.stage = 'body';
@@ -182,19 +209,8 @@ export class HttpProbe implements Probe {
         return failed('status', `status ${res.statusCode}`, clock.now() - started);
       }
       const md5 = url.digest ? createHash('md5') : null;
-      let bytes = 0;
-      let tooLarge = false;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        const room = c.maxBodyBytes - bytes;
-        bytes += chunk.length;
-        if (chunk.length > room) {
-          tooLarge = true;
-          break;
-        }
-        md5?.update(chunk);
-      }
+      const tooLarge = await readBody(res.body, c.maxBodyBytes, md5);
       if (tooLarge) {
-        res.body.destroy();
         if (md5) return failed('body_too_large', `body over ${c.maxBodyBytes} bytes`, clock.now() - started);
         return passed(clock.now() - started);
       }
@@ -204,6 +220,9 @@ export class HttpProbe implements Probe {
       }
       return passed(clock.now() - started);
     } catch (err) {
+      // After a failed or aborted request undici re-dials at once for it (measured: one
+      // extra connection per timed-out check); a new Client for the next check avoids that.
+      this.dropClient();
       if (this.closed) return failed('error', 'checker stopped', clock.now() - started);
       if (timedOut) {
         const what = at.stage === 'connect' ? 'no connection' : at.stage === 'response' ? 'no response' : 'body incomplete';
@@ -217,12 +236,16 @@ export class HttpProbe implements Probe {
     }
   }
 
-  close(): void {
-    this.closed = true;
-    for (const ac of this.inflight) ac.abort();
-    this.inflight.clear();
+  private dropClient(): void {
     const cl = this.client;
     this.client = null;
     if (cl) cl.destroy().catch(() => undefined);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const ac of this.inflight) ac.emit('abort');
+    this.inflight.clear();
+    this.dropClient();
   }
 }

@@ -50,6 +50,24 @@ test("HTTP_GET sends keepalived's request (User-Agent, Host ip:port or virtualho
   assert.equal(s.seen.at(-1)!.headers.host, 'www.example.test');
 });
 
+test('exactly one connection per request, whatever the outcome (ok, 503, timeout, reset, digest)', async () => {
+  const s = await server();
+  const { host, port } = s.address;
+  const p = new HttpProbe(httpChecker(host, port, [url('/', { digest: null })], { connectTimeoutMs: 150 }), ctx);
+  const modes = ['ok', '503', 'hang', 'ok', 'reset', 'hang', 'slow', 'body', 'ok'] as const;
+  s.slowMs = 400;
+  const reasons: string[] = [];
+  for (const m of modes) {
+    await s.set(m);
+    reasons.push((await p.run()).reason);
+    await new Promise((r) => setTimeout(r, 60)); // undici must not dial ahead in the gap
+  }
+  p.close();
+  assert.deepEqual(reasons, ['ok', 'status', 'timeout', 'ok', 'reset', 'timeout', 'timeout', 'ok', 'ok']);
+  assert.equal(s.seen.length, modes.length);
+  assert.equal(s.connections, modes.length, 'no connection opened ahead of a check');
+});
+
 test('all urls must pass: the first failing one fails the check and is named', async () => {
   const s = await server();
   const { host, port } = s.address;
