@@ -973,7 +973,9 @@ class Compiler {
   }
 
   /** Real/sorry server port rules of keepalived check_data.c validate_check_config. */
-  serverPort(path: string, what: string, port: number | null, method: ForwardMethod, vsPort: number, fwmark: boolean): number {
+  serverPort(path: string, what: string, given: number | null, method: ForwardMethod, vsPort: number, fwmark: boolean): number {
+    // keepalived treats port 0 as "not given" (inet_sockaddrport() == 0).
+    const port = given === 0 ? null : given;
     if (method === 'NAT') return port ?? (fwmark ? 0 : vsPort);
     if (fwmark) {
       if (port !== null && port !== 0) {
