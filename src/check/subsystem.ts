@@ -155,7 +155,7 @@ export class CheckSubsystem implements Subsystem {
     }
   }
 
-  async stop(reason: string): Promise<void> {
+  async stop(_reason: string): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.unsubscribe?.();
@@ -172,7 +172,6 @@ export class CheckSubsystem implements Subsystem {
       }
     }
     this.services.clear();
-    void reason;
     await Promise.allSettled([...this.pendingScripts]);
   }
 
