@@ -10,7 +10,7 @@
  * Every scalar is read as a string (YAML failsafe schema), so `advert_int: 1.0` and
  * `http_protocol: 1.0` keep what was written, and positions are exact for every word.
  */
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Scalar, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Scalar, type YAMLMap } from 'yaml';
 import type { SourcePos } from '../lib/errors.js';
 import { CODES, type Diagnostics } from './diagnostics.js';
 import type { BlockSpec, KwSpec } from './keywords.js';
@@ -19,10 +19,31 @@ import { splitWords, type LexIssue, type PosText } from './lexer.js';
 import { LeafTracker, rawBlock, type RawBlock } from './raw-tree.js';
 import { childPath, indexPath, type SourceMap } from './source-map.js';
 
+/**
+ * Line starts of a text, for offset → line:col (the yaml package's LineCounter stops
+ * counting where its lexer stopped, so positions of errors after a bad token drift).
+ */
+class LineIndex {
+  private readonly starts: number[] = [0];
+  constructor(text: string) {
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.starts.push(i + 1);
+  }
+  linePos(offset: number): { line: number; col: number } {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: offset - this.starts[lo]! + 1 };
+  }
+}
+
 interface Y {
   readonly text: string;
   readonly file: string;
-  readonly lc: LineCounter;
+  readonly lc: LineIndex;
   readonly doc: Document;
   readonly map: SourceMap;
   readonly diags: Diagnostics;
@@ -30,8 +51,8 @@ interface Y {
 
 /** Parses YAML text into the raw tree; null when the YAML itself does not parse. */
 export function yamlRawTree(text: string, file: string, map: SourceMap, diags: Diagnostics): RawBlock | null {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { schema: 'failsafe', lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  const lc = new LineIndex(text);
+  const doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: true, prettyErrors: false });
   const y: Y = { text, file, lc, doc, map, diags };
   if (doc.errors.length > 0) {
     for (const e of doc.errors) diags.error(CODES.YAML, at(y, e.pos[0]), '', e.message.split('\n')[0]!);
