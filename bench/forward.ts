@@ -1,45 +1,70 @@
 /**
  * Forwarding benchmark: lvsd NAT against direct (routed) access, kernel nftables DNAT
  * (`numgen inc mod 3`) and HAProxy (TCP mode), on one namespace topology
- * (bench/lib/topology.ts), in one run, printed side by side and as ratios:
+ * (bench/lib/topology.ts) with the same three nginx real servers (bench/lib/servers.ts) and
+ * the same client (wrk in namespace c) for every variant:
  *   - HTTP keep-alive requests/s and latency percentiles (wrk --latency)
- *   - new connections/s (wrk with `Connection: close`)
- *   - 64-byte UDP packets/s delivered to the real servers (sendmmsg blaster; HAProxy n/a)
- *   - connection table bytes per entry at 1 M connections, lookup ns at 1 k vs 1 M
+ *   - new connections/s (wrk with `Connection: close`) and their latency
+ *   - 64-byte UDP packets/s delivered to the real servers (AF_PACKET sendmmsg blaster; HAProxy n/a)
+ *   - where the CPU goes in each run (client, balancer and its threads, servers, machine
+ *     softirq/system/idle, from /proc: bench/lib/cpu.ts)
+ *   - connection table bytes per entry at 1 M connections, lookup ns at 1 k vs 1 M against
+ *     the memory-access floor (bench/lib/conn-table-bench.ts)
+ * Variants run in rotated order, `--reps` times; the table shows medians (and min–max).
  *
- *   node --expose-gc --import tsx bench/forward.ts [--seconds 5] [--connections 32] [--json]
+ *   node --expose-gc --import tsx bench/forward.ts [--seconds 4] [--reps 3] [--connections 32]
+ *       [--variants lvsd,lvsd2,direct,nft,haproxy] [--lvsd '{"name":"x","opts":{...}}' ...]
+ *       [--server nginx|node] [--no-table] [--json FILE]
  *
- * Needs root. The machine is shared and small (2 vCPUs here): every variant's client,
- * balancer and servers compete for the same cores, so read ratios, not absolutes.
+ * `--lvsd` (repeatable) replaces the default lvsd variants with named ForwardingDeps option
+ * sets, for experiments (e.g. `--lvsd '{"name":"v2","opts":{"io":{"rx":"v2"}}}'`).
+ * Needs root. The machine is small and shared (2 vCPUs here): client, balancer and servers
+ * compete for the same cores, so read ratios and the CPU split, not absolutes.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { Topology } from '../test/netns/lib/netns.js';
 import { canUseNetns } from '../test/netns/lib/netns.js';
-import { Director } from '../test/netns/forward/lib/director.js';
 import { makeModel } from '../test/unit/forward/lib/model.js';
+import type { Model } from '../src/model/types.js';
 import { BENCH, buildBenchTopology, ifCounter } from './lib/topology.js';
-import { measureConnTable } from './lib/conn-table-bench.js';
+import { measureConnTable, memoryFloor, type ConnTableFigures } from './lib/conn-table-bench.js';
+import { childPids, cpuWindow, type CpuGroup, type CpuReport } from './lib/cpu.js';
+import { serverKind, startRealServers, type RealServerProc } from './lib/servers.js';
+import { LvsdProcess, type LvsdOptions } from './lib/lvsd.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
-const SECONDS = Number(arg('seconds', '5'));
+function args(name: string): string[] {
+  const out: string[] = [];
+  process.argv.forEach((a, i) => { if (a === `--${name}` && process.argv[i + 1]) out.push(process.argv[i + 1]!); });
+  return out;
+}
+const SECONDS = Number(arg('seconds', '4'));
+const REPS = Number(arg('reps', '3'));
 const CONNS = Number(arg('connections', '32'));
-const JSON_OUT = process.argv.includes('--json');
-/** --only lvsd: the lvsd rows only (for quick experiments). */
-const ONLY = arg('only', '');
-/** --ring on|off|both (default both). */
-const RINGS = arg('ring', 'both');
+const JSON_FILE = arg('json', '');
+const VARIANTS = arg('variants', 'lvsd,lvsd2,direct,nft,haproxy').split(',');
+const SERVER = serverKind(arg('server', ''));
+const TABLE = !process.argv.includes('--no-table');
 const BLAST = fileURLToPath(new URL('./lib/udp-blast.ts', import.meta.url));
 
-class Done extends Error {}
+interface HttpFigures { rps: number; p50Ms: number; p90Ms: number; p99Ms: number; errors: number; cpu: CpuReport }
+interface UdpFigures { pps: number; cpu: CpuReport }
+interface Sample { variant: string; rep: number; keepalive: HttpFigures; close: HttpFigures; udp: UdpFigures | null; note?: string }
 
-interface HttpFigures { rps: number; p50Ms: number; p90Ms: number; p99Ms: number; errors: number }
-interface Row { variant: string; keepalive: HttpFigures | null; close: HttpFigures | null; udpPps: number | null; note?: string }
+interface Variant {
+  readonly name: string;
+  readonly kind: 'lvsd' | 'direct' | 'nft' | 'haproxy';
+  readonly url: string;
+  readonly udpDst: string | null;
+  readonly lvsd?: LvsdOptions;
+}
 
 function parseMs(s: string): number {
   const m = /([\d.]+)(us|ms|s)/.exec(s);
@@ -48,27 +73,75 @@ function parseMs(s: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-async function wrk(t: Topology, url: string, close: boolean): Promise<HttpFigures> {
-  const args = ['wrk', '-t2', `-c${CONNS}`, `-d${SECONDS}s`, '--latency', ...(close ? ['-H', 'Connection: close'] : []), url];
-  const r = await t.exec('c', args, (SECONDS + 30) * 1000);
-  const out = r.stdout;
+function waitExit(c: ChildProcess): Promise<string> {
+  let out = '';
+  c.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  return new Promise((resolve) => c.once('exit', () => resolve(out)));
+}
+
+async function wrk(t: Topology, url: string, close: boolean, groups: (client: number) => CpuGroup[], seconds = SECONDS): Promise<HttpFigures> {
+  const argv = ['wrk', '-t2', `-c${CONNS}`, `-d${seconds}s`, '--latency', ...(close ? ['-H', 'Connection: close'] : []), url];
+  const c = t.spawn('c', argv);
+  const done = waitExit(c);
+  const end = cpuWindow(groups(c.pid!));
+  const out = await done;
+  const cpu = end();
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const pct = (p: string) => parseMs(new RegExp(`\\s${p}%\\s+(\\S+)`).exec(out)?.[1] ?? '');
   const err = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  const errors = (err ? err.slice(1).reduce((s, x) => s + Number(x), 0) : 0) + non2xx;
-  return { rps, p50Ms: pct('50'), p90Ms: pct('90'), p99Ms: pct('99'), errors };
+  // A `Connection: close` run counts the server's close as a read error: only count real ones.
+  const errors = (err ? Number(err[1]) + Number(err[3]) + Number(err[4]) + (close ? 0 : Number(err[2])) : 0) + non2xx;
+  return { rps, p50Ms: pct('50'), p90Ms: pct('90'), p99Ms: pct('99'), errors, cpu };
 }
 
-async function udp(t: Topology, dst: string): Promise<number> {
+async function udp(t: Topology, dst: string, groups: (client: number) => CpuGroup[]): Promise<UdpFigures> {
   const before = await Promise.all(['r1', 'r2', 'r3'].map((r) => ifCounter(t, r, 'eth0', 'rx_packets')));
   const secs = Math.max(2, Math.min(SECONDS, 4));
-  const r = await t.exec('c', [process.execPath, '--import', 'tsx', BLAST, 'eth0', '02:b0:00:00:00:02', BENCH.client, dst, String(BENCH.udpPort), String(secs), '256'], (secs + 30) * 1000);
-  if (r.code !== 0) throw new Error(`blaster: ${r.stderr}`);
+  const c = t.spawn('c', [process.execPath, '--import', 'tsx', BLAST, 'eth0', '02:b0:00:00:00:02', BENCH.client, dst, String(BENCH.udpPort), String(secs), '256']);
+  const done = waitExit(c);
+  const end = cpuWindow(groups(c.pid!));
+  const out = await done;
+  const cpu = end();
+  if (!out.includes('sent')) throw new Error('UDP blaster failed');
   await new Promise((res) => setTimeout(res, 300));
   const after = await Promise.all(['r1', 'r2', 'r3'].map((h) => ifCounter(t, h, 'eth0', 'rx_packets')));
-  const got = after.reduce((s, v, i) => s + v - before[i]!, 0);
-  return got / secs;
+  return { pps: after.reduce((s, v, i) => s + v - before[i]!, 0) / secs, cpu };
+}
+
+function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function benchModel(workers: number): Model {
+  const model = makeModel({
+    services: [
+      { match: { kind: 'addr', address: BENCH.lvsVip, port: BENCH.httpPort }, method: 'NAT', scheduler: 'rr', interface: 'eth0',
+        reals: BENCH.reals.map((a) => ({ address: a, port: BENCH.httpPort })) },
+      { match: { kind: 'addr', address: BENCH.lvsVip, port: BENCH.udpPort }, protocol: 'udp', method: 'NAT', scheduler: 'rr', interface: 'eth0',
+        reals: BENCH.reals.map((a) => ({ address: a, port: BENCH.udpPort })) },
+    ],
+    coreVips: [{ address: BENCH.lvsVip, interface: 'eth0' }, { address: BENCH.gw, interface: 'eth1' }],
+  });
+  return { ...model, global: { ...model.global, connTableSize: 1 << 20, forwardingWorkers: workers } };
+}
+
+function variants(): Variant[] {
+  const lvsUrl = `http://${BENCH.lvsVip}:${BENCH.httpPort}/`;
+  const custom = args('lvsd').map((s) => JSON.parse(s) as { name: string; opts: LvsdOptions });
+  const out: Variant[] = [];
+  if (custom.length) {
+    for (const c of custom) out.push({ name: `lvsd ${c.name}`, kind: 'lvsd', url: lvsUrl, udpDst: BENCH.lvsVip, lvsd: c.opts });
+  } else {
+    if (VARIANTS.includes('lvsd')) out.push({ name: 'lvsd NAT (1 worker)', kind: 'lvsd', url: lvsUrl, udpDst: BENCH.lvsVip, lvsd: { workers: 1 } });
+    if (VARIANTS.includes('lvsd2')) out.push({ name: 'lvsd NAT (2 workers)', kind: 'lvsd', url: lvsUrl, udpDst: BENCH.lvsVip, lvsd: { workers: 2 } });
+  }
+  if (VARIANTS.includes('direct')) out.push({ name: 'direct (routed, r1)', kind: 'direct', url: `http://${BENCH.reals[0]}:${BENCH.httpPort}/`, udpDst: BENCH.reals[0]! });
+  if (VARIANTS.includes('nft')) out.push({ name: 'nftables DNAT', kind: 'nft', url: `http://${BENCH.nftVip}:${BENCH.httpPort}/`, udpDst: BENCH.nftVip });
+  if (VARIANTS.includes('haproxy')) out.push({ name: 'HAProxy (tcp)', kind: 'haproxy', url: `http://${BENCH.haVip}:${BENCH.httpPort}/`, udpDst: null });
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -78,102 +151,163 @@ async function main(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'lvt-bench-'));
   const t = await buildBenchTopology();
-  const rows: Row[] = [];
+  const samples: Sample[] = [];
+  const vs = variants();
+  let servers: RealServerProc[] = [];
+  let haproxy: ChildProcess | null = null;
   try {
+    servers = await startRealServers(t, dir, SERVER, ['r1', 'r2', 'r3'], BENCH.reals, BENCH.httpPort);
+    const serverGroup: CpuGroup = { name: 'servers', pids: () => servers.flatMap((s) => [s.child.pid!, ...childPids(s.child.pid!)]) };
     // The real servers sink the UDP load without answering (no ICMP noise).
     for (const r of ['r1', 'r2', 'r3']) {
       const f = join(dir, `${r}.nft`);
       writeFileSync(f, `table netdev lvtbench {\n  chain i { type filter hook ingress device "eth0" priority 0; udp dport ${BENCH.udpPort} drop; }\n}\n`);
       await t.ok(r, ['nft', '-f', f]);
     }
-    // ── lvsd NAT, with each receive path ──
-    const model = makeModel({
-      services: [
-        { match: { kind: 'addr', address: BENCH.lvsVip, port: BENCH.httpPort }, method: 'NAT', scheduler: 'rr', interface: 'eth0',
-          reals: BENCH.reals.map((a) => ({ address: a, port: BENCH.httpPort })) },
-        { match: { kind: 'addr', address: BENCH.lvsVip, port: BENCH.udpPort }, protocol: 'udp', method: 'NAT', scheduler: 'rr', interface: 'eth0',
-          reals: BENCH.reals.map((a) => ({ address: a, port: BENCH.udpPort })) },
-      ],
-      coreVips: [{ address: BENCH.lvsVip, interface: 'eth0' }, { address: BENCH.gw, interface: 'eth1' }],
-    });
-    const m2 = { ...model, global: { ...model.global, connTableSize: 1 << 20 } };
-    for (const ring of RINGS === 'on' ? [true] : RINGS === 'off' ? [false] : [false, true]) {
-      process.env.LVSD_FWD_RING = ring ? '1' : '0';
-      const d = new Director(t, 'd', m2, dir);
-      await d.ready();
-      const lvsUrl = `http://${BENCH.lvsVip}:${BENCH.httpPort}/`;
-      await wrk(t, lvsUrl, false).catch(() => null); // warm up (JIT, neighbours)
-      const lvs: Row = { variant: `lvsd NAT (${ring ? 'TPACKET_V3' : 'recvmmsg'})`, keepalive: await wrk(t, lvsUrl, false), close: await wrk(t, lvsUrl, true), udpPps: await udp(t, BENCH.lvsVip) };
-      const st = (await d.cmd({ cmd: 'lvs' })).result as { counters: Record<string, number> };
-      lvs.note = `table_full ${st.counters.table_full ?? 0}, no_neighbour ${st.counters.no_neighbour ?? 0}, scratch_full ${st.counters.scratch_full ?? 0}`;
-      rows.push(lvs);
-      await d.quit();
-      await new Promise((res) => setTimeout(res, 500));
-    }
-    delete process.env.LVSD_FWD_RING;
-    if (ONLY === 'lvsd') throw new Done();
-    // ── kernel variants: the gateway becomes a kernel address, forwarding on ──
+    // Kernel variants: the gateway is a kernel address on d:eth1, forwarding on. lvsd runs
+    // remove it (a core-owned VIP is never a kernel address, ARCHITECTURE D4) and put it back.
     await t.addr('d', 'eth1', `${BENCH.gw}/24`);
     await t.sysctl('d', 'net.ipv4.ip_forward', '1');
-    const direct = `http://${BENCH.reals[0]}:${BENCH.httpPort}/`;
-    rows.push({ variant: 'direct (routed, one server)', keepalive: await wrk(t, direct, false), close: await wrk(t, direct, true), udpPps: await udp(t, BENCH.reals[0]!) });
-    // nftables DNAT, numgen round robin.
     await t.addr('d', 'eth0', `${BENCH.nftVip}/24`);
-    const nf = join(dir, 'dnat.nft');
+    await t.addr('d', 'eth0', `${BENCH.haVip}/24`);
+    const nftOn = join(dir, 'dnat.nft');
     const map = BENCH.reals.map((a, i) => `${i} : ${a}`).join(', ');
-    writeFileSync(nf, [
-      'table ip lvtbench {',
-      '  chain pre {',
-      '    type nat hook prerouting priority -100;',
+    writeFileSync(nftOn, [
+      'table ip lvtbench {', '  chain pre {', '    type nat hook prerouting priority -100;',
       `    ip daddr ${BENCH.nftVip} tcp dport ${BENCH.httpPort} dnat to numgen inc mod 3 map { ${map} }`,
       `    ip daddr ${BENCH.nftVip} udp dport ${BENCH.udpPort} dnat to numgen inc mod 3 map { ${map} }`,
-      '  }',
-      '}',
-      '',
+      '  }', '}', '',
     ].join('\n'));
-    await t.ok('d', ['nft', '-f', nf]);
-    const nftUrl = `http://${BENCH.nftVip}:${BENCH.httpPort}/`;
-    rows.push({ variant: 'nftables DNAT', keepalive: await wrk(t, nftUrl, false), close: await wrk(t, nftUrl, true), udpPps: await udp(t, BENCH.nftVip) });
-    // HAProxy, TCP mode.
-    await t.addr('d', 'eth0', `${BENCH.haVip}/24`);
-    const hc = join(dir, 'haproxy.cfg');
-    writeFileSync(hc, [
-      'global', '  maxconn 8000', 'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 30s', '  timeout server 30s',
-      'frontend f', `  bind ${BENCH.haVip}:${BENCH.httpPort}`, '  default_backend b',
-      'backend b', '  balance roundrobin', ...BENCH.reals.map((a, i) => `  server r${i + 1} ${a}:${BENCH.httpPort}`), '',
-    ].join('\n'));
-    const ha = t.spawn('d', ['haproxy', '-db', '-f', hc]);
-    await new Promise((res) => setTimeout(res, 1000));
-    const haUrl = `http://${BENCH.haVip}:${BENCH.httpPort}/`;
-    rows.push({ variant: 'HAProxy (tcp)', keepalive: await wrk(t, haUrl, false), close: await wrk(t, haUrl, true), udpPps: null });
-    await t.kill(ha);
-  } catch (e) {
-    if (!(e instanceof Done)) throw e;
+    if (vs.some((v) => v.kind === 'haproxy')) {
+      const hc = join(dir, 'haproxy.cfg');
+      writeFileSync(hc, [
+        'global', '  maxconn 8000', 'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 30s', '  timeout server 30s',
+        'frontend f', `  bind ${BENCH.haVip}:${BENCH.httpPort}`, '  default_backend b',
+        'backend b', '  balance roundrobin', ...BENCH.reals.map((a, i) => `  server r${i + 1} ${a}:${BENCH.httpPort}`), '',
+      ].join('\n'));
+      haproxy = t.spawn('d', ['haproxy', '-db', '-f', hc]);
+      let haErr = '';
+      haproxy.stderr?.on('data', (d: Buffer) => { haErr += d.toString(); });
+      haproxy.stdout?.on('data', (d: Buffer) => { haErr += d.toString(); });
+      haproxy.once('exit', (code) => console.error(`haproxy exited (${code}): ${haErr.slice(-500)}`));
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    for (let rep = 0; rep < REPS; rep++) {
+      // Rotate the order so no variant always runs first (or right after the same neighbour).
+      const order = vs.map((_, i) => vs[(i + rep) % vs.length]!);
+      for (const v of order) {
+        let lvsd: LvsdProcess | null = null;
+        let balancer: CpuGroup | null = null;
+        if (v.kind === 'lvsd') {
+          await t.ok('d', ['ip', 'addr', 'del', `${BENCH.gw}/24`, 'dev', 'eth1']);
+          lvsd = new LvsdProcess(t, 'd', benchModel(v.lvsd?.workers ?? 1), v.lvsd ?? {}, dir, `${rep}`);
+          await lvsd.ready();
+          const pid = lvsd.pid;
+          balancer = { name: 'lvsd', pids: () => [pid], threads: true };
+          await wrk(t, v.url, false, () => [], 1).catch(() => null); // warm up (JIT, neighbours)
+        } else if (v.kind === 'nft') {
+          await t.ok('d', ['nft', '-f', nftOn]);
+        } else if (v.kind === 'haproxy') {
+          const pid = haproxy!.pid!;
+          balancer = { name: 'haproxy', pids: () => [pid] };
+        }
+        const groups = (client: number): CpuGroup[] => [{ name: 'client', pids: () => [client] }, ...(balancer ? [balancer] : []), serverGroup];
+        try {
+          const keepalive = await wrk(t, v.url, false, groups);
+          const close = await wrk(t, v.url, true, groups);
+          const u = v.udpDst ? await udp(t, v.udpDst, groups) : null;
+          const s: Sample = { variant: v.name, rep, keepalive, close, udp: u };
+          if (lvsd) {
+            const st = await lvsd.cmd({ cmd: 'lvs' });
+            const c = st.counters as Record<string, number>;
+            s.note = ['table_full', 'no_neighbour', 'scratch_full', 'no_conn'].filter((k) => c[k]).map((k) => `${k} ${c[k]}`).join(', ');
+          }
+          samples.push(s);
+          console.error(`[rep ${rep + 1}/${REPS}] ${v.name}: keep-alive ${keepalive.rps.toFixed(0)} req/s, close ${close.rps.toFixed(0)} conn/s, udp ${u ? u.pps.toFixed(0) : 'n/a'} pps${s.note ? ` (${s.note})` : ''}`);
+        } finally {
+          if (lvsd) {
+            await lvsd.quit();
+            await t.kill(lvsd.child);
+            await t.addr('d', 'eth1', `${BENCH.gw}/24`);
+          } else if (v.kind === 'nft') {
+            await t.ok('d', ['nft', 'delete', 'table', 'ip', 'lvtbench']);
+          }
+        }
+      }
+    }
   } finally {
+    if (haproxy) await t.kill(haproxy);
+    for (const s of servers) await t.kill(s.child);
     await t.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
-  const ct1k = measureConnTable(1000);
-  const ct1m = measureConnTable(1 << 20);
-  if (JSON_OUT) {
-    console.log(JSON.stringify({ seconds: SECONDS, connections: CONNS, rows, connTable: { k1: ct1k, m1: ct1m } }, null, 2));
-    return;
+  let table: { k1: ConnTableFigures; m1: ConnTableFigures; floor1k: number; floor1m: number } | null = null;
+  if (TABLE) {
+    const k1 = measureConnTable(1000);
+    const m1 = measureConnTable(1 << 20);
+    table = { k1, m1, floor1k: memoryFloor(k1.tableBytes), floor1m: memoryFloor(m1.tableBytes) };
   }
-  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? (a / b).toFixed(2) + '×' : 'n/a');
-  const f = (v: number | null | undefined, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(d));
-  console.log(`\nforwarding bench: wrk -t2 -c${CONNS} -d${SECONDS}s, 3 Node HTTP real servers, 2 vCPUs shared by everything\n`);
-  console.log(`${'variant'.padEnd(28)} ${'keepalive req/s'.padStart(16)} ${'p50 ms'.padStart(7)} ${'p90 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'new conn/s'.padStart(11)} ${'UDP pps'.padStart(10)} errors`);
-  for (const r of rows) {
-    console.log(`${r.variant.padEnd(28)} ${f(r.keepalive?.rps).padStart(16)} ${f(r.keepalive?.p50Ms, 2).padStart(7)} ${f(r.keepalive?.p90Ms, 2).padStart(7)} ${f(r.keepalive?.p99Ms, 2).padStart(7)} ${f(r.close?.rps).padStart(11)} ${f(r.udpPps).padStart(10)} ${(r.keepalive?.errors ?? 0) + (r.close?.errors ?? 0)}${r.note ? `  (${r.note})` : ''}`);
+  report(vs, samples, table);
+}
+
+function report(vs: Variant[], samples: Sample[], table: { k1: ConnTableFigures; m1: ConnTableFigures; floor1k: number; floor1m: number } | null): void {
+  const med = (v: string, f: (s: Sample) => number | undefined) => median(samples.filter((s) => s.variant === v).map((s) => f(s) ?? NaN));
+  const range = (v: string, f: (s: Sample) => number | undefined) => {
+    const xs = samples.filter((s) => s.variant === v).map((s) => f(s) ?? NaN).filter(Number.isFinite);
+    return xs.length ? `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}` : 'n/a';
+  };
+  const n = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+  const summary = vs.map((v) => ({
+    variant: v.name,
+    keepaliveRps: med(v.name, (s) => s.keepalive.rps), keepaliveRange: range(v.name, (s) => s.keepalive.rps),
+    kaP50: med(v.name, (s) => s.keepalive.p50Ms), kaP90: med(v.name, (s) => s.keepalive.p90Ms), kaP99: med(v.name, (s) => s.keepalive.p99Ms),
+    closeRps: med(v.name, (s) => s.close.rps), closeRange: range(v.name, (s) => s.close.rps),
+    clP50: med(v.name, (s) => s.close.p50Ms), clP99: med(v.name, (s) => s.close.p99Ms),
+    udpPps: med(v.name, (s) => s.udp?.pps), udpRange: range(v.name, (s) => s.udp?.pps),
+    errors: samples.filter((s) => s.variant === v.name).reduce((a, s) => a + s.keepalive.errors + s.close.errors, 0),
+  }));
+  if (JSON_FILE) writeFileSync(JSON_FILE, JSON.stringify({ seconds: SECONDS, reps: REPS, connections: CONNS, server: SERVER, cpus: cpus().length, summary, samples, table }, null, 2));
+  console.log(`\nforwarding bench: wrk -t2 -c${CONNS} -d${SECONDS}s, ${REPS} rotated repetitions (medians, min–max), 3 ${SERVER} real servers, ${cpus().length} vCPUs shared by everything\n`);
+  console.log(`${'variant'.padEnd(22)} ${'keep-alive req/s'.padStart(24)} ${'p50/p90/p99 ms'.padStart(17)} ${'new conn/s'.padStart(20)} ${'p50/p99 ms'.padStart(12)} ${'64 B UDP pps'.padStart(24)} errors`);
+  for (const s of summary) {
+    console.log(`${s.variant.padEnd(22)} ${`${n(s.keepaliveRps)} (${s.keepaliveRange})`.padStart(24)} ${`${n(s.kaP50, 2)}/${n(s.kaP90, 2)}/${n(s.kaP99, 2)}`.padStart(17)} ` +
+      `${`${n(s.closeRps)} (${s.closeRange})`.padStart(20)} ${`${n(s.clP50, 2)}/${n(s.clP99, 2)}`.padStart(12)} ${`${n(s.udpPps)} (${s.udpRange})`.padStart(24)} ${s.errors}`);
   }
-  const kernel = rows.filter((r) => !r.variant.startsWith('lvsd'));
-  for (const lvs of rows.filter((r) => r.variant.startsWith('lvsd'))) {
-    for (const other of kernel) {
-      console.log(`${lvs.variant} / ${other.variant}: keepalive ${ratio(lvs.keepalive?.rps, other.keepalive?.rps)}, new conn ${ratio(lvs.close?.rps, other.close?.rps)}, UDP ${ratio(lvs.udpPps, other.udpPps)}`);
+  // Where the CPU went: medians over repetitions, % of one CPU.
+  console.log(`\nCPU (% of one CPU, medians; machine columns are machine-wide and include other load):`);
+  const groupsOf = (c: CpuReport) => ({ ...c.groups, ...c.threads });
+  for (const phase of ['keepalive', 'close', 'udp'] as const) {
+    for (const v of vs) {
+      const reps = samples.filter((s) => s.variant === v.name).map((s) => (phase === 'udp' ? s.udp?.cpu : s[phase].cpu)).filter((c): c is CpuReport => !!c);
+      if (!reps.length) continue;
+      const keys = [...new Set(reps.flatMap((c) => Object.keys(groupsOf(c))))].filter((k) => !k.includes(':') || /lvsd:(main|lvsd-fwd)/.test(k));
+      const cols = keys.map((k) => `${k.replace('lvsd:', '')} ${n(median(reps.map((c) => groupsOf(c)[k] ?? 0)))}`);
+      const m = (f: (c: CpuReport) => number) => n(median(reps.map(f)));
+      console.log(`  ${phase.padEnd(9)} ${v.name.padEnd(22)} ${cols.join(', ')} | softirq ${m((c) => c.machine.softirq)}, sys ${m((c) => c.machine.system)}, user ${m((c) => c.machine.user)}, idle ${m((c) => c.machine.idle)}`);
     }
   }
-  console.log(`\nconnection table: ${ct1m.bytesPerEntry.toFixed(0)} B/entry by layout at 1 M (${ct1m.measuredBytesPerEntry.toFixed(0)} B measured growth), ` +
-    `lookup ${ct1k.lookupNs.toFixed(0)} ns at 1 k vs ${ct1m.lookupNs.toFixed(0)} ns at 1 M (random hits), insert ${ct1m.insertNs.toFixed(0)} ns at 1 M`);
+  const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+  console.log('\nratios (medians):');
+  const others = summary.filter((s) => !s.variant.startsWith('lvsd'));
+  for (const l of summary.filter((s) => s.variant.startsWith('lvsd'))) {
+    for (const o of others) {
+      console.log(`  ${l.variant} / ${o.variant}: keep-alive ${ratio(l.keepaliveRps, o.keepaliveRps)}, new conn ${ratio(l.closeRps, o.closeRps)}, UDP ${ratio(l.udpPps, o.udpPps)}, keep-alive p99 ${ratio(l.kaP99, o.kaP99)}`);
+    }
+  }
+  const nft = summary.find((s) => s.variant === 'nftables DNAT');
+  const ha = summary.find((s) => s.variant === 'HAProxy (tcp)');
+  for (const l of summary.filter((s) => s.variant.startsWith('lvsd'))) {
+    const t = (a: number, b: number | undefined, k: number) => (b ? `${(a / b).toFixed(2)}× (target ≥ ${k}×: ${a / b >= k ? 'met' : 'not met'})` : 'n/a');
+    console.log(`  targets, ${l.variant}: vs nftables keep-alive ${t(l.keepaliveRps, nft?.keepaliveRps, 0.75)}, new conn ${t(l.closeRps, nft?.closeRps, 0.75)}; ` +
+      `vs HAProxy keep-alive ${t(l.keepaliveRps, ha?.keepaliveRps, 1.5)}, new conn ${t(l.closeRps, ha?.closeRps, 1.5)}`);
+  }
+  if (table) {
+    const { k1, m1, floor1k, floor1m } = table;
+    console.log(`\nconnection table: ${m1.bytesPerEntry.toFixed(0)} B/entry by layout at 1 M (${m1.measuredBytesPerEntry.toFixed(0)} B measured growth; target ≤ 200 B), hugepages: ${m1.hugePages}`);
+    console.log(`  lookup (random existing keys): ${k1.lookupNs.toFixed(0)} ns at 1 k, ${m1.lookupNs.toFixed(0)} ns at 1 M; ` +
+      `floor (one dependent random read over a same-sized typed array): ${floor1k.toFixed(0)} ns at 1 k, ${floor1m.toFixed(0)} ns at 1 M; ` +
+      `flow-ordered lookups at 1 M (each key 8 times in a row): ${m1.localNs.toFixed(0)} ns; insert ${m1.insertNs.toFixed(0)} ns at 1 M`);
+  }
 }
 
 main().catch((e) => {

@@ -8,8 +8,7 @@
  * gateway is 198.18.1.1: the core answers for it while lvsd runs; for the kernel variants it
  * is a kernel address on d:eth1 with the same MAC, so the real servers' ARP caches stay valid.
  */
-import { fileURLToPath } from 'node:url';
-import { Topology, waitFor } from '../../test/netns/lib/netns.js';
+import { Topology } from '../../test/netns/lib/netns.js';
 
 export const BENCH = {
   client: '198.18.0.100',
@@ -22,9 +21,7 @@ export const BENCH = {
   udpPort: 9000,
 } as const;
 
-const SERVER = fileURLToPath(new URL('../../test/netns/forward/fixtures/http-name.mjs', import.meta.url));
-
-/** Builds the topology and starts one HTTP server per real server. */
+/** Builds the topology (the real servers' HTTP servers are bench/lib/servers.ts's business). */
 export async function buildBenchTopology(): Promise<Topology> {
   const t = new Topology('bench');
   await t.addHosts('c', 'd', 'r1', 'r2', 'r3');
@@ -40,16 +37,14 @@ export async function buildBenchTopology(): Promise<Topology> {
     // No TIME_WAIT sockets: each variant reuses the client's ports toward the same real
     // servers, and a SYN meeting a previous variant's TIME_WAIT socket costs a retransmission.
     await t.sysctl(h, 'net.ipv4.tcp_max_tw_buckets', '0');
+    // wrk opens and closes thousands of connections/s: room in every listen backlog.
+    await t.sysctl(h, 'net.core.somaxconn', '4096');
   }
   // The client reaches the real servers' network through the director (the "direct" variant routes).
   await t.ok('c', ['ip', 'route', 'add', '198.18.1.0/24', 'via', '198.18.0.2']);
   for (const [i, r] of ['r1', 'r2', 'r3'].entries()) {
     await t.addr(r, 'eth0', `${BENCH.reals[i]}/24`);
     await t.ok(r, ['ip', 'route', 'add', 'default', 'via', BENCH.gw]);
-    t.spawn(r, [process.execPath, SERVER, r, BENCH.reals[i]!, String(BENCH.httpPort)]);
-  }
-  for (const [i, r] of ['r1', 'r2', 'r3'].entries()) {
-    await waitFor(async () => (await t.exec(r, ['curl', '-s', '--max-time', '1', `http://${BENCH.reals[i]}:${BENCH.httpPort}/`])).code === 0, 10_000, 100, r);
   }
   return t;
 }

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_ether.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
@@ -35,6 +36,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -44,6 +46,7 @@
 #define META_STRIDE 4
 #define META_TRUNCATED 0x80000000u
 #define VNET_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
+#define FANOUT_IGNORE_OUTGOING 0x4000u /* PACKET_FANOUT_FLAG_IGNORE_OUTGOING, linux/if_packet.h of 6.9+ */
 
 // ───────────────────────────── helpers ─────────────────────────────
 
@@ -246,11 +249,13 @@ typedef struct {
   uint32_t *txLen;
   napi_ref txRefs[3];
 
-  // TPACKET_V3 ring
+  // receive ring: TPACKET_V3 (blocks) or TPACKET_V2 (per-frame status)
   uint8_t *ring;
   size_t ringSize;
+  uint32_t ringVersion;
   uint32_t blockSize, blockCount, curBlock;
   bool blockHeld;
+  uint32_t frameSize, frameCount, framesPerBlock, curFrame, heldCount; // V2
   uint32_t framesLeft;
   uint8_t *nextFrame;
   napi_ref ringAb;
@@ -364,6 +369,7 @@ static int fanout_mode(const char *m) {
   if (!strcmp(m, "rollover")) return PACKET_FANOUT_ROLLOVER;
   if (!strcmp(m, "random")) return PACKET_FANOUT_RND;
   if (!strcmp(m, "qm")) return PACKET_FANOUT_QM;
+  if (!strcmp(m, "cbpf")) return PACKET_FANOUT_CBPF;
   return -1;
 }
 
@@ -391,9 +397,10 @@ static napi_value SockNew(napi_env env, napi_callback_info info) {
   if (ifindex == 0) return throw_range(env, "ifindex must be > 0");
 
   uint32_t protocol = ETH_P_ALL, rcvbuf = 0, sndbuf = 0;
-  bool ignoreOutgoing = true, promisc = false, vnet = false, auxdata = false;
+  bool ignoreOutgoing = true, promisc = false, vnet = false, auxdata = false, qdiscBypass = false;
   bool hasFanout = false, hasRing = false;
   uint32_t fanoutGroup = 0, blockSize = 1u << 20, blockCount = 32, retireMs = 2;
+  uint32_t ringVersion = 3, frameSize = 0, frameCount = 128;
   bool rollover = false;
   int fmode = PACKET_FANOUT_HASH;
   napi_value opts, fo, rg;
@@ -406,7 +413,8 @@ static napi_value SockNew(napi_env env, napi_callback_info info) {
       if (!opt_u32(env, opts, "protocol", &protocol) || !opt_u32(env, opts, "rcvbuf", &rcvbuf) ||
           !opt_u32(env, opts, "sndbuf", &sndbuf) || !opt_bool(env, opts, "ignoreOutgoing", &ignoreOutgoing) ||
           !opt_bool(env, opts, "promisc", &promisc) || !opt_bool(env, opts, "vnetHdr", &vnet) ||
-          !opt_bool(env, opts, "auxdata", &auxdata) || !opt_obj(env, opts, "fanout", &fo, &hasFanout) ||
+          !opt_bool(env, opts, "auxdata", &auxdata) || !opt_bool(env, opts, "qdiscBypass", &qdiscBypass) ||
+          !opt_obj(env, opts, "fanout", &fo, &hasFanout) ||
           !opt_obj(env, opts, "ring", &rg, &hasRing))
         return NULL;
       if (protocol > 0xffff) return throw_range(env, "options.protocol must be an ethertype (0..65535)");
@@ -423,13 +431,24 @@ static napi_value SockNew(napi_env env, napi_callback_info info) {
           NAPI_OK(napi_get_named_property(env, fo, "mode", &mv));
           napi_typeof(env, mv, &mt);
           if (mt != napi_undefined && (napi_get_value_string_utf8(env, mv, m, sizeof m, &ml) != napi_ok || (fmode = fanout_mode(m)) < 0))
-            return throw_type(env, "options.fanout.mode must be 'hash', 'lb', 'cpu', 'rollover', 'random' or 'qm'");
+            return throw_type(env, "options.fanout.mode must be 'hash', 'lb', 'cpu', 'rollover', 'random', 'qm' or 'cbpf'");
         }
       }
       if (hasRing) {
         if (!opt_u32(env, rg, "blockSize", &blockSize) || !opt_u32(env, rg, "blockCount", &blockCount) ||
-            !opt_u32(env, rg, "retireMs", &retireMs))
+            !opt_u32(env, rg, "retireMs", &retireMs) || !opt_u32(env, rg, "version", &ringVersion) ||
+            !opt_u32(env, rg, "frameSize", &frameSize) || !opt_u32(env, rg, "frameCount", &frameCount))
           return NULL;
+        if (ringVersion != 2 && ringVersion != 3) return throw_range(env, "options.ring.version must be 2 or 3");
+        if (ringVersion == 2) {
+          // One frame per block: a frame must hold a whole GSO super-frame with vnetHdr.
+          if (!frameSize) frameSize = vnet ? 69632 : 4096;
+          if (frameSize < 4096 || (frameSize & 4095) || frameSize > (1u << 20))
+            return throw_range(env, "options.ring.frameSize must be a multiple of 4096 up to 1 MiB");
+          if (frameCount < 2 || frameCount > 65536) return throw_range(env, "options.ring.frameCount must be 2..65536");
+          blockSize = frameSize;
+          blockCount = frameCount;
+        }
         if (blockSize < 4096 || (blockSize & 4095) || blockSize > (1u << 26))
           return throw_range(env, "options.ring.blockSize must be a multiple of 4096 up to 64 MiB");
         if (blockCount < 2 || blockCount > 65536) return throw_range(env, "options.ring.blockCount must be 2..65536");
@@ -457,7 +476,25 @@ static napi_value SockNew(napi_env env, napi_callback_info info) {
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) < 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) < 0)
       failed = "setsockopt(SO_SNDBUF)";
   }
-  if (!failed && hasRing) {
+  if (!failed && qdiscBypass && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0)
+    failed = "setsockopt(PACKET_QDISC_BYPASS)";
+  if (!failed && hasRing && ringVersion == 2) {
+    int ver = TPACKET_V2;
+    struct tpacket_req req;
+    memset(&req, 0, sizeof req);
+    req.tp_block_size = blockSize;
+    req.tp_block_nr = blockCount;
+    req.tp_frame_size = frameSize;
+    req.tp_frame_nr = frameCount;
+    if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) < 0) failed = "setsockopt(PACKET_VERSION)";
+    else if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) failed = "setsockopt(PACKET_RX_RING)";
+    else {
+      ringSize = (size_t)blockSize * blockCount;
+      void *m = mmap(NULL, ringSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+      if (m == MAP_FAILED) failed = "mmap(PACKET_RX_RING)";
+      else ring = m;
+    }
+  } else if (!failed && hasRing) {
     int ver = TPACKET_V3;
     struct tpacket_req3 req;
     memset(&req, 0, sizeof req);
@@ -486,8 +523,16 @@ static napi_value SockNew(napi_env env, napi_callback_info info) {
   if (!failed && promisc && membership(fd, ifindex, 1, PACKET_MR_PROMISC, NULL) < 0) failed = "setsockopt(PACKET_ADD_MEMBERSHIP promisc)";
   if (!failed && hasFanout) {
     // FANOUT_FLAG_DEFRAG deliberately off: fragments are the forwarding core's business.
-    int arg = (int)(fanoutGroup | ((uint32_t)(fmode | (rollover ? PACKET_FANOUT_FLAG_ROLLOVER : 0)) << 16));
-    if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) failed = "setsockopt(PACKET_FANOUT)";
+    // The group's shared hook, not this socket's, decides whether transmitted frames are
+    // seen: PACKET_FANOUT_FLAG_IGNORE_OUTGOING carries PACKET_IGNORE_OUTGOING over to it
+    // (Linux 6.9+; older kernels refuse the flag, and then the socket joins without it).
+    uint32_t flags = (uint32_t)fmode | (rollover ? PACKET_FANOUT_FLAG_ROLLOVER : 0);
+    int arg = (int)(fanoutGroup | ((flags | (ignoreOutgoing ? FANOUT_IGNORE_OUTGOING : 0)) << 16));
+    if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
+      arg = (int)(fanoutGroup | (flags << 16));
+      if (!ignoreOutgoing || errno != EINVAL || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0)
+        failed = "setsockopt(PACKET_FANOUT)";
+    }
   }
   if (failed) {
     int err = errno;
@@ -511,6 +556,10 @@ static napi_value SockNew(napi_env env, napi_callback_info info) {
   s->ringSize = ringSize;
   s->blockSize = blockSize;
   s->blockCount = blockCount;
+  s->ringVersion = ringVersion;
+  s->frameSize = frameSize;
+  s->frameCount = frameCount;
+  s->framesPerBlock = frameSize ? blockSize / frameSize : 0;
   if (napi_wrap(env, self, s, sock_finalize, NULL, &s->self) != napi_ok) {
     if (ring) munmap(ring, ringSize);
     close(fd);
@@ -748,6 +797,41 @@ static napi_value SockSetRing(napi_env env, napi_callback_info info) {
   return num(env, (double)s->rgN);
 }
 
+static inline struct tpacket2_hdr *v2_frame(Sock *s, uint32_t i) {
+  return (struct tpacket2_hdr *)(s->ring + (size_t)(i / s->framesPerBlock) * s->blockSize + (size_t)(i % s->framesPerBlock) * s->frameSize);
+}
+
+// TPACKET_V2: each frame has its own status word, so a frame is handed to us as soon as the
+// kernel has written it (no block retire timer). The previous call's frames go back first.
+static uint32_t ring_next_v2(Sock *s) {
+  uint32_t i = s->curFrame;
+  for (uint32_t k = 0; k < s->heldCount; k++) {
+    __atomic_store_n(&v2_frame(s, i)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    if (++i == s->frameCount) i = 0;
+  }
+  s->curFrame = i;
+  s->heldCount = 0;
+  uint32_t n = 0, pre = s->vnet ? VNET_LEN : 0;
+  while (n < s->rgN) {
+    struct tpacket2_hdr *h = v2_frame(s, i);
+    uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+    if (!(st & TP_STATUS_USER)) break;
+    struct sockaddr_ll *sll = (struct sockaddr_ll *)((uint8_t *)h + TPACKET_ALIGN(sizeof(struct tpacket2_hdr)));
+    uint8_t *frame = (uint8_t *)h + h->tp_mac;
+    uint32_t *m = s->rgMeta + (size_t)n * META_STRIDE;
+    s->rgOff[n] = (uint32_t)(frame - pre - s->ring);
+    s->rgLen[n] = h->tp_snaplen + pre;
+    m[0] = sll->sll_pkttype;
+    m[1] = (uint32_t)sll->sll_ifindex;
+    m[2] = (st & ~META_TRUNCATED) | (h->tp_snaplen < h->tp_len ? META_TRUNCATED : 0);
+    m[3] = h->tp_vlan_tci;
+    if (++i == s->frameCount) i = 0;
+    n++;
+  }
+  s->heldCount = n;
+  return n;
+}
+
 // ringNext() → frames described in offsets/lengths/meta. Frames stay valid until the next
 // ringNext() call, which hands their block back to the kernel.
 static napi_value SockRingNext(napi_env env, napi_callback_info info) {
@@ -762,6 +846,7 @@ static napi_value SockRingNext(napi_env env, napi_callback_info info) {
     return throw_type(env, "socket was opened without options.ring");
   }
   if (!s->rgN) return throw_type(env, "ringNext() before setRingArrays()");
+  if (s->ringVersion == 2) return num(env, ring_next_v2(s));
   struct tpacket_block_desc *bd = (struct tpacket_block_desc *)(s->ring + (size_t)s->curBlock * s->blockSize);
   if (s->blockHeld && s->framesLeft == 0) {
     __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
@@ -834,14 +919,35 @@ static napi_value SockStats(napi_env env, napi_callback_info info) {
   if (s->fd < 0) return throw_sys(env, "getsockopt(PACKET_STATISTICS)", EBADF);
   struct tpacket_stats_v3 st;
   memset(&st, 0, sizeof st);
-  socklen_t len = s->ring ? sizeof(struct tpacket_stats_v3) : sizeof(struct tpacket_stats);
+  socklen_t len = s->ring && s->ringVersion == 3 ? sizeof(struct tpacket_stats_v3) : sizeof(struct tpacket_stats);
   if (getsockopt(s->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) return throw_sys(env, "getsockopt(PACKET_STATISTICS)", errno);
   napi_value o;
   NAPI_OK(napi_create_object(env, &o));
   napi_set_named_property(env, o, "packets", num(env, st.tp_packets));
   napi_set_named_property(env, o, "drops", num(env, st.tp_drops));
-  napi_set_named_property(env, o, "freezes", num(env, s->ring ? st.tp_freeze_q_cnt : 0));
+  napi_set_named_property(env, o, "freezes", num(env, s->ring && s->ringVersion == 3 ? st.tp_freeze_q_cnt : 0));
   return o;
+}
+
+// setFanoutProgram(program: Uint32Array): the classic BPF program of this socket's fanout
+// group (PACKET_FANOUT_DATA; the group must be in 'cbpf' mode). Two words per instruction,
+// laid out as struct sock_filter in native (little-endian) order: word 0 = code | jt << 16 |
+// jf << 24, word 1 = k. The kernel picks member (return value % members). The program is the
+// group's: setting it from any member replaces it for all.
+static napi_value SockSetFanoutProgram(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Sock *s = unwrap(env, info, &argc, argv, NULL);
+  if (!s) return NULL;
+  uint32_t *words;
+  size_t count;
+  if (argc < 1 || !get_u32s(env, argv[0], "program", &words, &count)) return NULL;
+  if (count == 0 || (count & 1) || count / 2 > BPF_MAXINSNS) return throw_range(env, "program must hold 1..4096 instructions (2 words each)");
+  if (s->fd < 0) return throw_sys(env, "setFanoutProgram", EBADF);
+  struct sock_fprog prog = { .len = (unsigned short)(count / 2), .filter = (struct sock_filter *)words };
+  if (setsockopt(s->fd, SOL_PACKET, PACKET_FANOUT_DATA, &prog, sizeof prog) < 0)
+    return throw_sys(env, "setsockopt(PACKET_FANOUT_DATA)", errno);
+  return NULL;
 }
 
 // ───────────────────────────── uv_poll ─────────────────────────────
@@ -1046,6 +1152,50 @@ static napi_value SetNetns(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static void huge_finalize(napi_env env, void *data, void *hint) {
+  munmap(data, (size_t)(uintptr_t)hint);
+}
+
+// allocHuge(bytes) → zeroed ArrayBuffer of anonymous memory, 2 MiB-aligned and advised
+// MADV_HUGEPAGE, so the kernel backs it with transparent huge pages when it can (THP
+// "madvise" or "always"). Unmapped when the ArrayBuffer is collected.
+static napi_value AllocHuge(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], ab;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  double d;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &d) != napi_ok || d < 1 || d > 1099511627776.0 || d != (double)(size_t)d)
+    return throw_type(env, "allocHuge(bytes: positive integer)");
+  const size_t huge = 2u << 20;
+  size_t len = ((size_t)d + huge - 1) & ~(huge - 1);
+  uint8_t *raw = mmap(NULL, len + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) return throw_sys(env, "mmap(allocHuge)", errno);
+  uint8_t *p = (uint8_t *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+  if (p > raw) munmap(raw, (size_t)(p - raw));
+  size_t tail = (size_t)(raw + len + huge - (p + len));
+  if (tail) munmap(p + len, tail);
+  madvise(p, len, MADV_HUGEPAGE); // best effort: THP "never" leaves 4 KiB pages
+  if (napi_create_external_arraybuffer(env, p, (size_t)d, huge_finalize, (void *)(uintptr_t)len, &ab) != napi_ok) {
+    munmap(p, len);
+    return NULL;
+  }
+  return ab;
+}
+
+// setThreadName(name): the calling thread's name (prctl PR_SET_NAME, 15 bytes), as `top -H`
+// and /proc/PID/task/TID/comm show it.
+static napi_value SetThreadName(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[16];
+  size_t nl;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &nl) != napi_ok)
+    return throw_type(env, "setThreadName(name: string)");
+  prctl(PR_SET_NAME, name, 0, 0, 0);
+  return NULL;
+}
+
 static napi_value SdNotify(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1092,6 +1242,7 @@ NAPI_MODULE_INIT() {
     METHOD("addMembership", SockAddMembership),
     METHOD("dropMembership", SockDropMembership),
     METHOD("stats", SockStats),
+    METHOD("setFanoutProgram", SockSetFanoutProgram),
     METHOD("start", SockStart),
     METHOD("stop", SockStop),
     METHOD("close", SockClose),
@@ -1115,6 +1266,10 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "setNetns", fn);
   napi_create_function(env, "sdNotify", NAPI_AUTO_LENGTH, SdNotify, NULL, &fn);
   napi_set_named_property(env, exports, "sdNotify", fn);
+  napi_create_function(env, "allocHuge", NAPI_AUTO_LENGTH, AllocHuge, NULL, &fn);
+  napi_set_named_property(env, exports, "allocHuge", fn);
+  napi_create_function(env, "setThreadName", NAPI_AUTO_LENGTH, SetThreadName, NULL, &fn);
+  napi_set_named_property(env, exports, "setThreadName", fn);
   napi_value v;
   napi_create_uint32(env, META_STRIDE, &v);
   napi_set_named_property(env, exports, "META_STRIDE", v);

@@ -69,6 +69,12 @@ export interface ConnTableOptions {
   readonly seed?: number;
   /** Wheel slots (power of two). */
   readonly wheelSlots?: number;
+  /**
+   * Allocates the backing memory of the records and the index (zeroed). The worker passes
+   * one that maps transparent huge pages (src/io/huge.ts): at 1 M connections the table is
+   * 150 MB, and with 4 KiB pages nearly every lookup also misses the TLB (bench/forward.ts).
+   */
+  readonly alloc?: (bytes: number) => ArrayBuffer;
 }
 
 function mix(h: number, w: number): number {
@@ -106,11 +112,11 @@ export class ConnTable {
   constructor(o: ConnTableOptions) {
     const cap = Math.max(1, Math.floor(o.capacity));
     this.capacity = cap;
-    this.e = new Uint32Array(cap * STRIDE);
+    this.e = o.alloc ? new Uint32Array(o.alloc(cap * STRIDE * 4)) : new Uint32Array(cap * STRIDE);
     let slots = 1;
     const want = cap * (o.slotsPerEntry ?? 4);
     while (slots < want) slots *= 2;
-    this.idx = new Uint32Array(slots * 2);
+    this.idx = o.alloc ? new Uint32Array(o.alloc(slots * 8)) : new Uint32Array(slots * 2);
     this.slotMask = slots - 1;
     this.freeList = new Uint32Array(cap);
     for (let i = 0; i < cap; i++) this.freeList[i] = cap - 1 - i;
@@ -122,6 +128,11 @@ export class ConnTable {
   /** Bytes held per record by the table's typed arrays (records + index + wheel + free list). */
   get bytesPerEntry(): number {
     return (this.e.byteLength + this.idx.byteLength + this.freeList.byteLength) / this.capacity + ExpiryWheel.bytesPerItem;
+  }
+
+  /** Bytes of the arrays a lookup touches (records and index). */
+  get lookupBytes(): number {
+    return this.e.byteLength + this.idx.byteLength;
   }
 
   /** Records in use. */

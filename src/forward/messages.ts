@@ -7,6 +7,23 @@ import type { CoreVip, Model } from '../model/types.js';
 import type { IfaceSpec, RealHealth, StatsSlots, TraceResult, ConnRow } from './pipeline.js';
 import type { StatsLayout } from './stats.js';
 
+/**
+ * The data plane's I/O choices. Defaults (`IO_DEFAULTS` in subsystem.ts) are what
+ * bench/forward.ts measured best; docs/forwarding.md "Receive path" has the figures.
+ */
+export interface IoOptions {
+  /** Receive path: recvmmsg into slots, or a TPACKET_V2 / TPACKET_V3 ring (frames copied to slots). */
+  readonly rx?: 'recvmmsg' | 'v2' | 'v3';
+  /** PACKET_QDISC_BYPASS on every socket (sends skip the egress qdisc). */
+  readonly qdiscBypass?: boolean;
+  /** Receive until the socket is empty, instead of stopping at the first partial batch. */
+  readonly drainAll?: boolean;
+  /** After the last frame, keep polling the ring this long (µs) before sleeping in epoll (ring paths only). */
+  readonly spinUs?: number;
+  /** Connection table on transparent huge pages (src/io/huge.ts). */
+  readonly hugePages?: boolean;
+}
+
 /** What a worker is started with (workerData). */
 export interface WorkerInit {
   readonly index: number;
@@ -21,8 +38,12 @@ export interface WorkerInit {
   readonly fanoutGroup: number;
   /** Frames per receive batch. */
   readonly batch: number;
-  /** Use the TPACKET_V3 ring instead of recvmmsg. */
+  /** Use the TPACKET_V3 ring instead of recvmmsg (older spelling of io.rx 'v3'). */
   readonly ring: boolean;
+  /** I/O choices, resolved (every field set). */
+  readonly io: Required<IoOptions>;
+  /** The fanout program (several workers): see fanout-program.ts; null with one worker. */
+  readonly fanoutProgram: Uint32Array | null;
   /** Network namespace path to open sockets in (tests and benches); null = the current one. */
   readonly netns: string | null;
   readonly seed: number;
@@ -30,7 +51,7 @@ export interface WorkerInit {
 
 /** Main → worker. */
 export type ToWorker =
-  | { readonly type: 'model'; readonly model: Model; readonly slots: StatsSlots }
+  | { readonly type: 'model'; readonly model: Model; readonly slots: StatsSlots; readonly fanoutProgram?: Uint32Array | null }
   | { readonly type: 'claim'; readonly instance: string | null; readonly vips: readonly CoreVip[]; readonly claimed: boolean }
   | { readonly type: 'health'; readonly service: string; readonly real: string; readonly health: RealHealth }
   | { readonly type: 'quorum'; readonly service: string; readonly up: boolean }
@@ -46,5 +67,5 @@ export type FromWorker =
   | { readonly type: 'problems'; readonly index: number; readonly problems: readonly string[] }
   | { readonly type: 'neigh-request'; readonly index: number; readonly requests: readonly { address: string; ifname: string | null }[] }
   | { readonly type: 'trace'; readonly id: number; readonly result: TraceResult }
-  | { readonly type: 'conns'; readonly id: number; readonly rows: readonly ConnRow[]; readonly total: number }
+  | { readonly type: 'conns'; readonly id: number; readonly rows: readonly ConnRow[]; readonly total: number; readonly index?: number }
   | { readonly type: 'stopped'; readonly index: number };

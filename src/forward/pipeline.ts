@@ -80,6 +80,8 @@ export interface PipelineOptions {
   readonly stats?: StatsRegion;
   /** Generated ICMP errors per second (kernel icmp_msgs_per_sec) and burst. */
   readonly icmpPerS?: number;
+  /** Backing memory of the connection table (the worker passes a huge-page allocator). */
+  readonly alloc?: (bytes: number) => ArrayBuffer;
   readonly icmpBurst?: number;
 }
 
@@ -121,6 +123,8 @@ export interface ConnRow {
   readonly destination: string;
   readonly template: boolean;
   readonly method: string;
+  /** The worker whose table holds it (set by the subsystem when several run). */
+  readonly worker?: number;
 }
 
 interface MutableFlow {
@@ -219,7 +223,7 @@ export class Pipeline {
 
   constructor(o: PipelineOptions) {
     this.tickMs = o.tickMs ?? 100;
-    this.conns = new ConnTable({ capacity: o.capacity, seed: o.seed, wheelSlots: o.wheelSlots });
+    this.conns = new ConnTable({ capacity: o.capacity, seed: o.seed, wheelSlots: o.wheelSlots, alloc: o.alloc });
     this.conns.dests = this.destTable.list;
     this.stats = o.stats ?? localStats();
     this.g = this.stats.global;

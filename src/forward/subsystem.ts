@@ -20,7 +20,8 @@ import type { NftPort } from '../io/nft.js';
 import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
 import { canonicalIp, ipFamily, parseIPv4, parseIPv6, sameSubnet } from '../lib/ip.js';
 import { LvsdError } from '../lib/errors.js';
-import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
+import type { FromWorker, IoOptions, ToWorker, WorkerInit } from './messages.js';
+import { fanoutProgram, fanoutSpec, fanoutWorker } from './fanout-program.js';
 import type { ConnRow, RealHealth, StatsSlots, TraceResult } from './pipeline.js';
 import { RateEstimator, EST_INTERVAL_MS, type Rates } from './estimator.js';
 import { allocStats, sumStats, STAT_STRIDE, S_ACTIVE, S_CONNS, S_INACTIVE, S_INBYTES, S_INPKTS, S_OUTBYTES, S_OUTPKTS, S_PERSIST, type StatsLayout } from './stats.js';
@@ -44,8 +45,10 @@ export interface ForwardingDeps {
   readonly tickMs?: number;
   /** Network namespace path the workers open their sockets in (benches); null = current. */
   readonly netns?: string | null;
-  /** Receive with the TPACKET_V3 ring instead of recvmmsg (default: see docs/forwarding.md). */
+  /** Receive with the TPACKET_V3 ring instead of recvmmsg (default: see docs/forwarding.md); `io.rx` wins. */
   readonly ring?: boolean;
+  /** Data-plane I/O choices (default {@link IO_DEFAULTS}). */
+  readonly io?: IoOptions;
   /** Claim the core VIPs that belong to no VRRP instance at start (default true). */
   readonly autoClaimUnowned?: boolean;
 }
@@ -118,6 +121,14 @@ interface RealState {
 /** Receive path by default (docs/forwarding.md "Receive path": measured with bench/forward.ts). */
 export const RING_DEFAULT = false;
 
+/** I/O defaults of the data plane, chosen with bench/forward.ts (docs/forwarding.md "Receive path"). */
+export const IO_DEFAULTS: Required<IoOptions> = { rx: 'recvmmsg', qdiscBypass: false, drainAll: false, spinUs: 0, hugePages: true };
+
+function resolveIo(deps: ForwardingDeps): Required<IoOptions> {
+  const rx = deps.io?.rx ?? (deps.ring === undefined ? IO_DEFAULTS.rx : deps.ring ? 'v3' : 'recvmmsg');
+  return { ...IO_DEFAULTS, ...deps.io, rx };
+}
+
 const FWD_NAMES: Record<string, string> = { NAT: 'Masq', DR: 'Route', TUN: 'Tunnel', FNAT: 'FullNat' };
 
 function zeroCounters(): LvsCounters {
@@ -174,7 +185,8 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     this.scheduleEstimator();
     this.running = true;
     this.updateNft();
-    this.deps.bus.emit({ type: 'forward.started', workers: this.workers.length, interfaces: this.ifaces.map((i) => i.name), ring: (this.deps.ring ?? RING_DEFAULT) ? 'tpacket_v3' : 'recvmmsg' });
+    const rx = resolveIo(this.deps).rx;
+    this.deps.bus.emit({ type: 'forward.started', workers: this.workers.length, interfaces: this.ifaces.map((i) => i.name), ring: rx === 'recvmmsg' ? 'recvmmsg' : rx === 'v2' ? 'tpacket_v2' : 'tpacket_v3' });
   }
 
   async apply(next: Model, changes: ChangeSet): Promise<void> {
@@ -192,7 +204,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
       for (const [, v] of this.claimed) this.post({ type: 'claim', instance: v.instance, vips: [v], claimed: true });
     } else {
       this.assignSlots(next);
-      this.post({ type: 'model', model: next, slots: this.slots });
+      this.post({ type: 'model', model: next, slots: this.slots, fanoutProgram: this.programFor(next) });
     }
     // Health and quorum of what survived.
     for (const [k, h] of this.health) {
@@ -276,10 +288,35 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
 
   // ───────────────────────────── queries ─────────────────────────────
 
-  /** Where a new flow would go (runs on the worker that would receive it; worker 0 here). */
+  /** Where a new flow would go: asked of the worker whose table the client's frames reach (the fanout program's choice). */
   async trace(proto: 'tcp' | 'udp', src: string, sport: number, dst: string, dport: number): Promise<TraceResult> {
-    const [r] = await this.query((id) => ({ type: 'trace', id, proto, src, sport, dst, dport }), 1);
+    const w = this.workerForClient(src);
+    const [r] = await this.query((id) => ({ type: 'trace', id, proto, src, sport, dst, dport }), 1, w);
     return r as TraceResult;
+  }
+
+  /** The worker that receives a client's frames (fanout-program.ts; 0 with one worker). */
+  workerForClient(address: string): number {
+    const n = this.workers.length;
+    if (n <= 1 || !this.model) return 0;
+    const spec = fanoutSpec(this.model);
+    const v4 = parseIPv4(address);
+    if (v4 !== null) return fanoutWorker(spec, 4, [v4 >>> 0], n);
+    const b = parseIPv6(address);
+    if (!b) return 0;
+    const w = [0, 1, 2, 3].map((i) => ((b[i * 4]! << 24) | (b[i * 4 + 1]! << 16) | (b[i * 4 + 2]! << 8) | b[i * 4 + 3]!) >>> 0);
+    return fanoutWorker(spec, 6, w, n);
+  }
+
+  /** The fanout program for a model (several workers only); null when one worker runs. */
+  private programFor(model: Model): Uint32Array | null {
+    if (this.workers.length <= 1) return null;
+    try {
+      return fanoutProgram(fanoutSpec(model));
+    } catch (e) {
+      this.error(`fanout program: ${e instanceof Error ? e.message : String(e)}; keeping the previous one`);
+      return null;
+    }
   }
 
   /** Services, real servers, counters and rates (ipvsadm -L), optionally the connections and a zeroing. */
@@ -344,8 +381,9 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
       counters: totals.global(),
     };
     if (opts.conns) {
-      const parts = (await this.query((id) => ({ type: 'conns', id, limit: opts.limit ?? 10000 }))) as { rows: ConnRow[]; total: number }[];
-      result.conns = parts.flatMap((p) => p.rows);
+      const parts = (await this.query((id) => ({ type: 'conns', id, limit: opts.limit ?? 10000 }))) as { rows: ConnRow[]; total: number; index: number }[];
+      // Every worker's table, each row tagged with the worker that holds it.
+      result.conns = parts.sort((a, b) => a.index - b.index).flatMap((p) => p.rows.map((r) => ({ ...r, worker: p.index })));
       result.connsTotal = parts.reduce((s, p) => s + p.total, 0);
     }
     return result;
@@ -368,7 +406,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     for (const w of this.workers) w.postMessage(m);
   }
 
-  private query(make: (id: number) => ToWorker, want = this.workers.length): Promise<unknown[]> {
+  private query(make: (id: number) => ToWorker, want = this.workers.length, first = 0): Promise<unknown[]> {
     const id = this.nextQuery++;
     if (this.workers.length === 0) return Promise.reject(new LvsdError('ERR_FORWARD_NOT_RUNNING', 'the forwarding core is not running'));
     const n = Math.min(want, this.workers.length);
@@ -379,7 +417,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
       }, 5000);
       this.pending.set(id, { results: [], want: n, resolve: (v) => { clearTimeout(t); resolve(v); } });
       const m = make(id);
-      for (let i = 0; i < n; i++) this.workers[i]!.postMessage(m);
+      for (let i = 0; i < n; i++) this.workers[(first + i) % this.workers.length]!.postMessage(m);
     });
   }
 
@@ -389,7 +427,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
       case 'conns': {
         const p = this.pending.get(m.id);
         if (!p) return;
-        p.results.push(m.type === 'trace' ? m.result : { rows: m.rows, total: m.total });
+        p.results.push(m.type === 'trace' ? m.result : { rows: m.rows, total: m.total, index: m.index ?? 0 });
         if (p.results.length >= p.want) {
           this.pending.delete(m.id);
           p.resolve(p.results);
@@ -454,13 +492,19 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
 
   private async startWorkers(model: Model): Promise<void> {
     this.ifaces = await this.computeInterfaces(model);
-    const n = Math.max(1, this.deps.workers ?? (model.global.forwardingWorkers || 1));
-    if (n > 1) {
-      // PACKET_FANOUT's hash spreads a client's connections (and NAT replies) over workers,
-      // which breaks persistence and reply lookup; see docs/forwarding.md "Workers".
-      this.error(`forwarding_workers ${n}: only 1 worker is supported until the addon offers PACKET_FANOUT_CBPF; using 1`);
+    let workers = Math.max(1, Math.min(64, this.deps.workers ?? (model.global.forwardingWorkers || 1)));
+    let program: Uint32Array | null = null;
+    if (workers > 1) {
+      // A cBPF fanout program keeps each client's flows (both directions) and persistence
+      // templates on one worker (fanout-program.ts, docs/decisions/forwarding-workers.md).
+      try {
+        program = fanoutProgram(fanoutSpec(model));
+      } catch (e) {
+        this.error(`forwarding_workers ${workers}: no fanout program (${e instanceof Error ? e.message : String(e)}); using 1 worker`);
+        workers = 1;
+      }
     }
-    const workers = 1;
+    const io = resolveIo(this.deps);
     this.layout = { workers, svcSlots: 1024, destSlots: 8192 };
     this.statsBuf = allocStats(this.layout);
     this.slots = { svc: {}, dest: {} };
@@ -471,16 +515,19 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const url = new URL(`./worker${ext}`, import.meta.url);
     const fanoutGroup = randomInt(1, 0xff00);
-    const ready: Promise<void>[] = [];
+    // Workers start one after the other: the kernel numbers a fanout group's members in join
+    // order, and the program's `hash % members` must mean the same worker on every interface.
+    // Each worker's connection table gets an even share of conn_table_size.
+    const capacity = Math.max(1024, Math.ceil(model.global.connTableSize / workers));
     for (let i = 0; i < workers; i++) {
       const init: WorkerInit = {
-        index: i, workers, ifaces: this.ifaces, capacity: Math.max(1024, model.global.connTableSize),
+        index: i, workers, ifaces: this.ifaces, capacity,
         tickMs: this.deps.tickMs ?? 100, stats: this.statsBuf, layout: this.layout, fanoutGroup,
-        batch: this.deps.batch ?? 32, ring: this.deps.ring ?? RING_DEFAULT, netns: this.deps.netns ?? null, seed: randomInt(1, 0x7fffffff),
+        batch: this.deps.batch ?? 32, ring: io.rx === 'v3', io, fanoutProgram: program, netns: this.deps.netns ?? null, seed: randomInt(1, 0x7fffffff),
       };
       const w = newWorker(url, init);
       this.workers.push(w);
-      ready.push(new Promise<void>((resolve, reject) => {
+      const ready = (new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new LvsdError('ERR_FORWARD_WORKER', `forwarding worker ${i} did not start in 15 s`)), 15_000);
         w.on('message', (m: FromWorker) => {
           if (m.type === 'ready') { clearTimeout(t); resolve(); }
@@ -489,14 +536,14 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
         });
         w.on('error', (e) => { clearTimeout(t); this.error(`worker ${i} crashed: ${e.message}`); reject(e); });
       }));
+      try {
+        await ready;
+      } catch (e) {
+        await this.stopWorkers();
+        throw e;
+      }
     }
-    try {
-      await Promise.all(ready);
-    } catch (e) {
-      await this.stopWorkers();
-      throw e;
-    }
-    this.post({ type: 'model', model, slots: this.slots });
+    this.post({ type: 'model', model, slots: this.slots, fanoutProgram: program });
     for (const [addr, mac] of this.neighbours) this.post({ type: 'neigh', address: addr, mac });
   }
 

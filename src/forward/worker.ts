@@ -11,7 +11,8 @@
  * is sent from where it was received, whichever socket it leaves by (no copy).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openPacketSocket, inNetns, VNET_HDR_LEN, META_STRIDE, type PacketSocket, type RxBatch } from '../io/af-packet.js';
+import { openPacketSocket, inNetns, VNET_HDR_LEN, META_STRIDE, type PacketSocket, type PacketSocketOptions, type RxBatch } from '../io/af-packet.js';
+import { hugeAlloc, setThreadName } from '../io/huge.js';
 import { parseIPv6 } from '../lib/ip.js';
 import { A_TX, Pipeline, SCRATCH_FRAME } from './pipeline.js';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
@@ -19,6 +20,10 @@ import { statsRegion } from './stats.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
+const io = init.io;
+/** Receive from a ring (frames copied into the slots) rather than with recvmmsg. */
+const ringRxPath = io.rx !== 'recvmmsg';
+setThreadName(`lvsd-fwd-${init.index}`);
 const post = (m: FromWorker) => port.postMessage(m);
 
 /** Receive slot: a whole GSO super-frame (64 KiB) plus its virtio header. */
@@ -29,6 +34,7 @@ const pl = new Pipeline({
   tickMs: init.tickMs,
   seed: init.seed,
   stats: statsRegion(init.stats, init.layout, init.index),
+  alloc: io.hugePages ? hugeAlloc() ?? undefined : undefined,
 });
 pl.setInterfaces(init.ifaces);
 
@@ -53,6 +59,16 @@ function nowTick(): number {
   return Math.floor((performance.now() - t0) / init.tickMs) + 1;
 }
 
+/** Receive ring of each path (docs/forwarding.md "Receive path"). */
+function ringOption(): PacketSocketOptions['ring'] {
+  // docs/native.md "recvmmsg against TPACKET_V3": the ring halves the machine's CPU per frame,
+  // but a V3 block waits for its retire timer (≥ 1 ms) at request/response rates.
+  if (io.rx === 'v3') return { version: 3, blockSize: 1 << 20, blockCount: 32, retireMs: 1 };
+  // V2: per-frame status, handed over at once; 256 frames of 68 KiB (a GSO super-frame fits).
+  if (io.rx === 'v2') return { version: 2, frameCount: 256 };
+  return undefined;
+}
+
 function open(): void {
   for (let k = 0; k < nIf; k++) {
     const name = init.ifaces[k]!.name;
@@ -60,14 +76,17 @@ function open(): void {
       vnetHdr: true,
       rcvbufBytes: 16 << 20,
       sndbufBytes: 16 << 20,
-      fanout: init.workers > 1 ? { group: (init.fanoutGroup + k) & 0xffff, mode: 'hash' } : undefined,
-      // docs/native.md "recvmmsg against TPACKET_V3": the ring halves the machine's CPU per frame.
-      ring: init.ring ? { blockSize: 1 << 20, blockCount: 32, retireMs: 1 } : undefined,
+      qdiscBypass: io.qdiscBypass,
+      // Several workers: the model's cBPF program keeps a client's flows, both directions and
+      // its persistence templates on one worker (fanout-program.ts); one group per interface.
+      fanout: init.workers > 1 ? { group: (init.fanoutGroup + k) & 0xffff, mode: 'cbpf' } : undefined,
+      ring: ringOption(),
     });
     sockets.push(s);
+    if (init.workers > 1 && init.fanoutProgram) s.setFanoutProgram(init.fanoutProgram);
     const base = k * batch * SLOT;
-    if (init.ring) {
-      const rb = s.attachRx(undefined, 4096);
+    if (ringRxPath) {
+      const rb = s.attachRx(undefined, io.rx === 'v2' ? 256 : 4096);
       ringRx.push(rb);
       ringBuf.push(Buffer.from(rb.buf.buffer, rb.buf.byteOffset, rb.buf.byteLength));
     }
@@ -80,7 +99,7 @@ function open(): void {
       meta: new Uint32Array(batch * META_STRIDE),
       capacity: batch,
     };
-    rx.push(init.ring ? b : s.attachRx(b));
+    rx.push(ringRxPath ? b : s.attachRx(b));
     const cap = batch + scratchFrames;
     txOff.push(new Uint32Array(cap));
     txLen.push(new Uint32Array(cap));
@@ -102,7 +121,7 @@ function flush(): void {
 
 /** Drains socket k: bounded rounds so one busy interface cannot starve the others or the messages. */
 function drain(k: number): void {
-  if (init.ring) return drainRing(k);
+  if (ringRxPath) return drainRing(k);
   const s = sockets[k]!;
   const b = rx[k]!;
   const base = k * batch * SLOT;
@@ -114,7 +133,7 @@ function drain(k: number): void {
     const lengths = b.lengths;
     for (let i = 0; i < n; i++) handle(base + i * SLOT, lengths[i]!, k, now);
     flush();
-    if (n < batch) break;
+    if (n < batch && !io.drainAll) break;
   }
 }
 
@@ -139,9 +158,17 @@ function drainRing(k: number): void {
   const r = ringRx[k]!;
   const src = ringBuf[k]!;
   const base = k * batch * SLOT;
+  let got = 0;
   for (let round = 0; round < 64; round++) {
-    const n = s.recvBatch();
+    let n = s.recvBatch();
+    if (n === 0 && got > 0 && io.spinUs > 0) {
+      // Busy-poll: a reply usually follows within microseconds; catching it here saves an
+      // epoll sleep and wake-up (measured in docs/forwarding.md).
+      const end = performance.now() + io.spinUs / 1000;
+      while (n === 0 && performance.now() < end) n = s.recvBatch();
+    }
     if (n === 0) break;
+    got += n;
     const now = nowTick();
     for (let first = 0; first < n; first += batch) {
       const m = Math.min(batch, n - first);
@@ -168,6 +195,12 @@ function onMessage(m: ToWorker): void {
   switch (m.type) {
     case 'model':
       pl.applyModel(m.model, m.slots);
+      if (init.workers > 1 && m.fanoutProgram) {
+        // The group's program follows the model (NAT real servers, granularity); any member may set it.
+        for (const s of sockets) {
+          try { s.setFanoutProgram(m.fanoutProgram); } catch (e) { post({ type: 'error', index: init.index, message: `fanout program: ${e instanceof Error ? e.message : String(e)}` }); }
+        }
+      }
       if (pl.problems.length) post({ type: 'problems', index: init.index, problems: pl.problems });
       break;
     case 'claim':
@@ -201,7 +234,7 @@ function onMessage(m: ToWorker): void {
     case 'conns': {
       pl.now = nowTick();
       const rows = pl.listConns(m.limit);
-      post({ type: 'conns', id: m.id, rows, total: pl.conns.size });
+      post({ type: 'conns', id: m.id, rows, total: pl.conns.size, index: init.index });
       break;
     }
     case 'stop':
@@ -239,7 +272,7 @@ try {
     }
     void sendShort;
   }, 100);
-  post({ type: 'ready', index: init.index, ring: init.ring, vnet: sockets.every((s) => s.vnetHdr) });
+  post({ type: 'ready', index: init.index, ring: ringRxPath, vnet: sockets.every((s) => s.vnetHdr) });
 } catch (e) {
   post({ type: 'error', index: init.index, message: e instanceof Error ? e.message : String(e) });
   for (const s of sockets) s.close();

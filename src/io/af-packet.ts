@@ -71,10 +71,20 @@ export interface PacketSocketOptions {
   readonly auxdata?: boolean;
   readonly rcvbufBytes?: number;
   readonly sndbufBytes?: number;
-  /** PACKET_FANOUT group (FANOUT_FLAG_DEFRAG stays off). */
-  readonly fanout?: { readonly group: number; readonly mode?: 'hash' | 'lb' | 'cpu' | 'rollover' | 'random' | 'qm'; readonly rollover?: boolean };
-  /** TPACKET_V3 receive ring instead of recvmmsg. */
-  readonly ring?: { readonly blockSize?: number; readonly blockCount?: number; readonly retireMs?: number };
+  /** PACKET_QDISC_BYPASS: sends skip the interface's qdisc (no traffic shaping, no qdisc lock). */
+  readonly qdiscBypass?: boolean;
+  /**
+   * PACKET_FANOUT group (FANOUT_FLAG_DEFRAG stays off). Mode 'cbpf': the group's classic BPF
+   * program picks the member (set it with {@link PacketSocket.setFanoutProgram}).
+   */
+  readonly fanout?: { readonly group: number; readonly mode?: 'hash' | 'lb' | 'cpu' | 'rollover' | 'random' | 'qm' | 'cbpf'; readonly rollover?: boolean };
+  /**
+   * A receive ring instead of recvmmsg. Version 3 (default): TPACKET_V3 blocks of
+   * `blockSize` × `blockCount`, each handed over when full or after `retireMs`. Version 2:
+   * TPACKET_V2, `frameCount` frames of `frameSize` bytes (default 68 KiB with vnetHdr, so a
+   * GSO super-frame fits; else 4 KiB), each handed over as soon as it is written.
+   */
+  readonly ring?: { readonly version?: 2 | 3; readonly blockSize?: number; readonly blockCount?: number; readonly retireMs?: number; readonly frameSize?: number; readonly frameCount?: number };
 }
 
 /** Receive arrays: filled by {@link PacketSocket.recvBatch}. */
@@ -246,6 +256,14 @@ export class PacketSocket {
     else this.s.dropMembership('promisc');
   }
 
+  /**
+   * Sets the classic BPF program of this socket's fanout group (mode 'cbpf'): two words per
+   * instruction (see src/forward/fanout-program.ts). Replaces the group's program for every member.
+   */
+  setFanoutProgram(program: Uint32Array): void {
+    this.s.setFanoutProgram(program);
+  }
+
   /** Kernel counters since the previous call: frames queued, dropped (socket full), ring freezes. */
   stats(): { packets: number; drops: number; freezes: number } {
     return this.s.stats();
@@ -287,8 +305,9 @@ export function openPacketSocket(ifname: string, opts: PacketSocketOptions = {})
     auxdata: opts.auxdata,
     rcvbuf: opts.rcvbufBytes,
     sndbuf: opts.sndbufBytes,
+    qdiscBypass: opts.qdiscBypass,
     fanout: opts.fanout ? { group: opts.fanout.group, mode: opts.fanout.mode, rollover: opts.fanout.rollover } : undefined,
-    ring: opts.ring ? { blockSize: opts.ring.blockSize, blockCount: opts.ring.blockCount, retireMs: opts.ring.retireMs } : undefined,
+    ring: opts.ring ? { version: opts.ring.version, blockSize: opts.ring.blockSize, blockCount: opts.ring.blockCount, retireMs: opts.ring.retireMs, frameSize: opts.ring.frameSize, frameCount: opts.ring.frameCount } : undefined,
   });
   try {
     for (const m of opts.multicast ?? []) s.addMembership('multicast', macBytes(m));

@@ -32,6 +32,7 @@ export interface NativePacketSocket {
   addMembership(kind: 'promisc' | 'allmulti' | 'multicast', mac?: Uint8Array): void;
   dropMembership(kind: 'promisc' | 'allmulti' | 'multicast', mac?: Uint8Array): void;
   stats(): { packets: number; drops: number; freezes: number };
+  setFanoutProgram(program: Uint32Array): void;
   start(onReadable: (status: number) => void): void;
   stop(): void;
   close(): void;
@@ -46,8 +47,9 @@ export interface NativeSocketOptions {
   auxdata?: boolean;
   rcvbuf?: number;
   sndbuf?: number;
-  fanout?: { group: number; mode?: 'hash' | 'lb' | 'cpu' | 'rollover' | 'random' | 'qm'; rollover?: boolean };
-  ring?: { blockSize?: number; blockCount?: number; retireMs?: number };
+  qdiscBypass?: boolean;
+  fanout?: { group: number; mode?: 'hash' | 'lb' | 'cpu' | 'rollover' | 'random' | 'qm' | 'cbpf'; rollover?: boolean };
+  ring?: { version?: 2 | 3; blockSize?: number; blockCount?: number; retireMs?: number; frameSize?: number; frameCount?: number };
 }
 
 /** The addon's exports. */
@@ -56,6 +58,8 @@ export interface NativeAddon {
   ifInfo(name: string): { index: number; mac: Buffer; hwType: number; mtu: number; flags: number };
   setNetns(path: string | null): void;
   sdNotify(msg: string): boolean;
+  allocHuge(bytes: number): ArrayBuffer;
+  setThreadName(name: string): void;
   readonly META_STRIDE: number;
   readonly VNET_HDR_LEN: number;
   readonly MAX_BATCH: number;
