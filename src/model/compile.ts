@@ -539,7 +539,13 @@ class Compiler {
     });
     const trackScripts = zero(this.trackRefs(b, 'track_script', scripts, files), 'track_script');
     const trackFiles = zero(this.trackRefs(b, 'track_file', scripts, files), 'track_file');
-    const trackInterfaces = this.trackRefs(b, 'track_interface', scripts, files);
+    // keepalived: "Ignoring track_interface IF since own interface" (it is tracked anyway).
+    const trackInterfaces = this.trackRefs(b, 'track_interface', scripts, files).filter((r) => {
+      if (r.name !== iface) return true;
+      const l = lines<VTrackLine>(b, 'track_interface').find((x) => x.value.name === r.name);
+      this.warn(CODES.W_ADJUSTED, l?.path ?? b.path, `track_interface ${r.name} ignored: it is the instance's own interface, tracked anyway (as keepalived does)`, 0);
+      return false;
+    });
 
     const vmac = leafOf<{ name: string | null }>(b, 'use_vmac');
     if (vmac) this.warn(CODES.W_UNSUPPORTED, vmac.path, '`use_vmac` accepted, not supported yet');
