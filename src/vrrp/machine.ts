@@ -298,9 +298,10 @@ function leaveMaster(s: MachineState, out: Out, nowMs: number, to: 'BACKUP' | 'F
 }
 
 /** Enters BACKUP from INIT or FAULT (RFC 5798 §6.4.1; keepalived vrrp_state_leave_fault). */
-function enterBackup(s: MachineState, out: Out, nowMs: number, reason: VrrpReason, downIntervalMs?: number): MachineState {
+function enterBackup(s: MachineState, out: Out, nowMs: number, reason: VrrpReason, downIntervalMs?: number, keepWant = false): MachineState {
   const mai = s.cfg.advertIntervalMs;
-  let n: MachineState = { ...s, state: 'BACKUP', wantState: 'BACKUP', masterAdverIntervalMs: mai, preemptUntilMs: null, nextMasterReason: 'master_down_timer' };
+  const wantState = keepWant ? s.wantState : 'BACKUP';
+  let n: MachineState = { ...s, state: 'BACKUP', wantState, masterAdverIntervalMs: mai, preemptUntilMs: null, nextMasterReason: 'master_down_timer' };
   n = armDown(n, out, nowMs, downIntervalMs ?? masterDownIntervalMs(s.cfg.version, s.effectivePriority, mai));
   transition(out, s.state, 'BACKUP', reason, true);
   return n;
@@ -352,12 +353,14 @@ function leaveInit(s: MachineState, nowMs: number, ctx: StepContext, out: Out): 
   if (hasOwnFault(s)) return enterFault(s, out, 'tracker', true, true);
   if (anyPending(s.trackers)) return s;
   if (ctx.syncOthersFaulted) return enterFault(s, out, 'sync_group', false, false);
-  if (s.basePriority === PRIORITY_OWNER) {
-    if (ctx.syncCanGoMaster) return becomeMaster(s, out, nowMs, 'priority_owner');
-    // keepalived: an owner whose sync group is BACKUP waits one advert interval plus the minimum skew
-    return enterBackup(s, out, nowMs, 'startup', s.cfg.advertIntervalMs + skewMinMs(s.cfg.version, s.cfg.advertIntervalMs));
+  if (s.basePriority === PRIORITY_OWNER && ctx.syncCanGoMaster) return becomeMaster(s, out, nowMs, 'priority_owner');
+  if (s.wantState === 'MASTER' && !ctx.syncCanGoMaster) {
+    // keepalived vrrp_init_state: a member that wants MASTER in a BACKUP sync group waits one
+    // advert interval plus the minimum skew, then the group decides
+    return enterBackup(s, out, nowMs, 'startup', s.cfg.advertIntervalMs + skewMinMs(s.cfg.version, s.cfg.advertIntervalMs), true);
   }
-  return enterBackup(s, out, nowMs, 'startup');
+  // keepalived keeps `wantstate` (MASTER for `state MASTER`) while it starts as BACKUP
+  return enterBackup(s, out, nowMs, 'startup', undefined, true);
 }
 
 const onStart: Handler<'start'> = (s, i, ctx, out) => leaveInit({ ...s, started: true }, i.nowMs, ctx, out);

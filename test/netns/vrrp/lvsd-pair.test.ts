@@ -42,8 +42,8 @@ test('lvsd pair: election, lvsadm vrrp, SIGHUP reload without a transition, SIGK
     await lab.startEcho('d2');
     const d1 = lab.startLvsd('d1', m(150));
     const d2 = lab.startLvsd('d2', m(100));
-    await d1.waitEvent(isTransition('MASTER'), 8000, 'd1 MASTER');
-    await d2.waitEvent(isTransition('BACKUP'), 8000, 'd2 BACKUP');
+    await d1.waitEvent(isTransition('MASTER'), 20000, 'd1 MASTER');
+    await d2.waitEvent(isTransition('BACKUP'), 20000, 'd2 BACKUP');
     await waitFor(async () => (await lab.addresses('d1')).includes(VIP), 2000, 20, 'VIP on d1');
     assert.ok(!(await lab.addresses('d2')).includes(VIP), 'the BACKUP does not hold the VIP');
 
@@ -104,9 +104,9 @@ test('lvsd pair: election, lvsadm vrrp, SIGHUP reload without a transition, SIGK
     // ── restart d1: the stale VIP goes first, then d1 (150) preempts d2 (100) ──
     echo1 = await lab.startEcho('d1');
     const d1b = lab.startLvsd('d1', m(150, { vips: [`${VIP}/24`, `${VIP2}/24`] }));
-    await d1b.waitEvent((e) => e.type === 'vip.removed' && e.address === VIP, 8000, 'stale VIP removed at start');
-    await d1b.waitEvent((e) => e.type === 'vip.removed' && e.address === VIP2, 8000, 'stale VIP2 removed at start');
-    const pre = await d1b.waitEvent(isTransition('MASTER'), 10000, 'd1 preempts');
+    await d1b.waitEvent((e) => e.type === 'vip.removed' && e.address === VIP, 20000, 'stale VIP removed at start');
+    await d1b.waitEvent((e) => e.type === 'vip.removed' && e.address === VIP2, 20000, 'stale VIP2 removed at start');
+    const pre = await d1b.waitEvent(isTransition('MASTER'), 20000, 'd1 preempts');
     assert.equal(pre.reason, 'preempt');
     await d2.waitEvent((e) => isTransition('BACKUP')(e) && e.t > pre.t - 50, 3000, 'd2 back to BACKUP');
     await waitFor(async () => !(await lab.addresses('d2')).includes(VIP), 2000, 20, 'd2 released the VIP');
@@ -126,7 +126,7 @@ test('lvsd pair: election, lvsadm vrrp, SIGHUP reload without a transition, SIGK
     assert.ok(took2.t - left.t <= skew + 100, `takeover ${took2.t - left.t} ms after priority 0 (bound ${skew + 100})`);
     assert.ok(g2.fromEventMs <= skew + 100, `service back ${g2.fromEventMs} ms after the priority-0 advert (bound ${skew + 100})`);
     assert.ok(!(await lab.addresses('d1')).includes(VIP), 'a clean stop removes the VIP');
-    await waitFor(() => d1b.events().some((e) => e.type === 'daemon.stopped'), 3000, 20, 'd1 exited');
+    await waitFor(() => d1b.events().some((e) => e.type === 'daemon.stopped'), 10000, 20, 'd1 exited');
     process.stdout.write(`VRRP_MEASURE lvsd-pair ${JSON.stringify(report)}\n`);
   } finally {
     await lab.cleanup();
@@ -137,9 +137,9 @@ test('nopreempt: a higher-priority director started later stays BACKUP while the
   const lab = await VrrpLab.create();
   try {
     const d2 = lab.startLvsd('d2', m(100));
-    await d2.waitEvent(isTransition('MASTER'), 8000, 'd2 MASTER alone');
+    await d2.waitEvent(isTransition('MASTER'), 20000, 'd2 MASTER alone');
     const d1 = lab.startLvsd('d1', m(150, { nopreempt: true }));
-    await d1.waitEvent(isTransition('BACKUP'), 8000, 'd1 BACKUP');
+    await d1.waitEvent(isTransition('BACKUP'), 20000, 'd1 BACKUP');
     await new Promise((r) => setTimeout(r, 6000)); // > Master_Down_Interval of d1
     assert.ok(!d1.events().some(isTransition('MASTER')), 'nopreempt: d1 did not take over');
     assert.ok((await lab.addresses('d2')).includes(VIP));

@@ -52,7 +52,7 @@ test('track_script / track_interface / track_file move the MASTER; notify script
       }],
     }));
     const d2 = lab.startLvsd('d2', vrrpConf({ routerId: 'd2', instances: [{ name: 'VI_1', priority: 100, vips: [`${VIP}/24`] }] }));
-    const m1 = await d1.waitEvent(to('MASTER'), 8000, 'd1 MASTER');
+    const m1 = await d1.waitEvent(to('MASTER'), 20000, 'd1 MASTER');
 
     // track_script: two failures (fall 2) → FAULT with priority 0 → d2 takes over
     rmSync(flag);
@@ -80,7 +80,7 @@ test('track_script / track_interface / track_file move the MASTER; notify script
     await d1.waitEvent(to('BACKUP', m3.t), 2000, 'd1 BACKUP');
 
     d1.child.kill('SIGTERM');
-    await d1.waitEvent((e) => e.type === 'daemon.stopped', 4000, 'd1 stopped');
+    await d1.waitEvent((e) => e.type === 'daemon.stopped', 10000, 'd1 stopped');
     // notify: keepalived's four arguments, in order; notify_master ran for each MASTER entry
     await waitFor(() => existsSync(notifyLog) && readFileSync(notifyLog, 'utf8').includes('STOP'), 3000, 20, 'notify STOP line');
     const lines = readFileSync(notifyLog, 'utf8').trim().split('\n');

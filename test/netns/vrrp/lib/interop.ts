@@ -63,7 +63,7 @@ export async function runInterop(lab: VrrpLab, c: InteropCase): Promise<Record<s
   await waitFor(async () => (await lab.addresses('d1')).includes(VIP), 3000, 20, 'VIP on keepalived');
   // 2. lvsd (150) preempts keepalived (100)
   let lv = lab.startLvsd('d2', conf(c, 150, 'lvsd2'));
-  const pre = await lv.waitEvent(to('MASTER'), 10000, 'lvsd preempts keepalived');
+  const pre = await lv.waitEvent(to('MASTER'), 20000, 'lvsd preempts keepalived');
   assert.equal(pre.reason, 'preempt');
   await kd.waitLog(new RegExp(`Master received advert from ${c.ipv6 ? 'fe80:\\S+' : LV.replaceAll('.', '\\.')} with higher priority 150, ours 100`), 3000);
   await kd.waitLog(/\(VI_1\) Entering BACKUP STATE$/, 3000);
@@ -72,15 +72,15 @@ export async function runInterop(lab: VrrpLab, c: InteropCase): Promise<Record<s
   // 3. clean stop of lvsd: priority 0, keepalived takes over after its skew
   const before = kd.out.lines.length;
   lv.child.kill('SIGTERM');
-  const stop = await lv.waitEvent(to('STOP'), 3000, 'lvsd stopping');
+  const stop = await lv.waitEvent(to('STOP'), 5000, 'lvsd stopping');
   const kdMaster = await kd.waitLog(/\(VI_1\) Entering MASTER STATE/, 3000, before).then(() => Date.now());
   m.keepalivedTakesOverAfterLvsdPriorityZeroMs = kdMaster - stop.t;
   assert.ok(kdMaster - stop.t <= skewMs(c.version, 100, 1000) + 250, `keepalived took ${kdMaster - stop.t} ms`);
-  await waitFor(() => lv.events().some((e) => e.type === 'daemon.stopped'), 3000, 20, 'lvsd exited');
+  await waitFor(() => lv.events().some((e) => e.type === 'daemon.stopped'), 10000, 20, 'lvsd exited');
   assert.deepEqual(drops(lv), [], 'lvsd dropped none of keepalived\'s adverts');
   // 4. lvsd (50) joins as BACKUP; keepalived stops: lvsd takes over after its skew
   lv = lab.startLvsd('d2', conf(c, 50, 'lvsd2'));
-  await lv.waitEvent(to('BACKUP'), 8000, 'lvsd BACKUP');
+  await lv.waitEvent(to('BACKUP'), 20000, 'lvsd BACKUP');
   await new Promise((r) => setTimeout(r, 2500)); // hear a few adverts from keepalived
   const st = lv.events().filter((e) => e.type === 'vrrp.transition');
   assert.ok(!st.some((e) => e.to === 'MASTER'), 'lvsd stays BACKUP under keepalived');
@@ -94,6 +94,6 @@ export async function runInterop(lab: VrrpLab, c: InteropCase): Promise<Record<s
   assert.deepEqual(drops(lv), [], 'lvsd dropped none of keepalived\'s adverts');
   assert.deepEqual(rxErrors(kd), [], 'keepalived logged no receive error');
   lv.child.kill('SIGTERM');
-  await waitFor(() => lv.events().some((e) => e.type === 'daemon.stopped'), 3000, 20, 'lvsd exited');
+  await waitFor(() => lv.events().some((e) => e.type === 'daemon.stopped'), 10000, 20, 'lvsd exited');
   return m;
 }

@@ -126,7 +126,15 @@ export class VrrpLab {
     };
     return {
       child, out, control, confPath: f, events,
-      waitEvent: (pred, timeoutMs, what) => waitFor(() => events().find(pred), timeoutMs, 10, `${host}: ${what}`),
+      waitEvent: async (pred, timeoutMs, what) => {
+        try {
+          return await waitFor(() => events().find(pred), timeoutMs, 10, `${host}: ${what}`);
+        } catch (e) {
+          // show what the daemon said, so a failure explains itself
+          const tail = out.lines.slice(-25).map((l) => `    ${l.slice(0, 400)}`).join('\n');
+          throw new Error(`${(e as Error).message}; exit ${child.exitCode ?? child.signalCode ?? 'none'}; last output:\n${tail}`);
+        }
+      },
     };
   }
 
