@@ -14,6 +14,7 @@ export const DEFAULT_CONFIG = '/etc/lvsd/lvsd.conf';
 const HELP = `usage: lvsd [options]
 
   -f, --use-file FILE     config file, keepalived.conf syntax or YAML (default ${DEFAULT_CONFIG})
+  -i, --config-id ID      config id for keepalived's `@ID` conditional lines (default: short host name)
   -t, --test              check the config file, print every problem, exit (keepalived's -t exit codes)
       --dump-config       print the compiled config (how lvsd understood the file) as JSON, exit
       --control PATH      control socket (default ${DEFAULT_CONTROL_PATH})
@@ -37,6 +38,7 @@ export async function lvsdMain(argv: string[]): Promise<number> {
       allowPositionals: false,
       options: {
         'use-file': { type: 'string', short: 'f' },
+        'config-id': { type: 'string', short: 'i' },
         test: { type: 'boolean', short: 't' },
         'config-test': { type: 'boolean' },
         'dump-config': { type: 'boolean' },
@@ -64,6 +66,8 @@ export async function lvsdMain(argv: string[]): Promise<number> {
     return 0;
   }
   const file = (values['use-file'] as string | undefined) ?? DEFAULT_CONFIG;
+  const configId = values['config-id'] as string | undefined;
+  const loadOpts = configId ? { configId } : {};
   const logFormat = (values['log-format'] as string | undefined) ?? 'json';
   if (logFormat !== 'json' && logFormat !== 'pretty') {
     process.stderr.write(`lvsd: --log-format must be json or pretty\n`);
@@ -76,7 +80,7 @@ export async function lvsdMain(argv: string[]): Promise<number> {
   }
 
   if (values.test || values['config-test'] || values['dump-config']) {
-    const r = loadConfigFile(file);
+    const r = loadConfigFile(file, loadOpts);
     const diags = r.ok ? r.warnings : r.diagnostics;
     for (const d of diags) process.stderr.write(formatDiagnostic(d) + '\n');
     if (r.ok && values['dump-config']) process.stdout.write(JSON.stringify(r.model, null, 2) + '\n');
@@ -94,5 +98,6 @@ export async function lvsdMain(argv: string[]): Promise<number> {
     logFormat,
     logLevel: logLevel as 'info',
     pidFile: (values.pid as string | undefined) ?? null,
+    configId: configId ?? null,
   });
 }

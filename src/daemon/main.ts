@@ -26,6 +26,8 @@ export interface DaemonOptions {
   readonly logFormat: LogFormat;
   readonly logLevel: Level;
   readonly pidFile: string | null;
+  /** keepalived's `-i` config id for `@ID` lines; null = the short host name. */
+  readonly configId?: string | null;
 }
 
 /** The package version. */
@@ -58,7 +60,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const { subsystems, registerMetrics, close: closeWiring } = await buildSubsystems({ bus, registry });
   const supervisor = new Supervisor({
     configFile: o.configFile,
-    load: loadConfigFile,
+    load: (file) => loadConfigFile(file, o.configId ? { configId: o.configId } : {}),
     diff,
     summarize: summarizeChanges,
     bus,
