@@ -14,7 +14,7 @@ export const DEFAULT_CONFIG = '/etc/lvsd/lvsd.conf';
 const HELP = `usage: lvsd [options]
 
   -f, --use-file FILE     config file, keepalived.conf syntax or YAML (default ${DEFAULT_CONFIG})
-  -i, --config-id ID      config id for keepalived's `@ID` conditional lines (default: short host name)
+  -i, --config-id ID      config id for keepalived's "@ID" conditional lines (default: short host name)
   -t, --test              check the config file, print every problem, exit (keepalived's -t exit codes)
       --dump-config       print the compiled config (how lvsd understood the file) as JSON, exit
       --control PATH      control socket (default ${DEFAULT_CONTROL_PATH})
