@@ -8,11 +8,23 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { run } from './topology.js';
 
-/** The lab's namespace prefix (fixed, so a kept lab can be found again). */
-export const LAB_PREFIX = 'lvsd-lab-';
+/**
+ * The lab's namespace prefix (fixed, so a kept lab can be found again). The test that runs
+ * the lab end to end sets LVSD_LAB_PREFIX to a per-run prefix of its own, so it never meets
+ * a lab a person kept.
+ */
+export const LAB_PREFIX = checked('LVSD_LAB_PREFIX', 'lvsd-lab-', /^(lvsd-lab-|lvt-)[a-z0-9-]{0,24}$/);
 
-/** Config copies, control sockets, logs and the real servers' fail files live here. */
-export const LAB_STATE_DIR = '/run/lvsd-lab';
+/** Config copies, control sockets, logs and the real servers' fail files live here (LVSD_LAB_DIR in that test). */
+export const LAB_STATE_DIR = checked('LVSD_LAB_DIR', '/run/lvsd-lab', /^\/(run|tmp)\/(lvsd-lab|lvt-)[\w.-]*$/);
+
+/** An override from the environment, only in a shape that cannot point at anything else. */
+function checked(name: string, def: string, shape: RegExp): string {
+  const v = process.env[name];
+  if (v === undefined || v === '') return def;
+  if (!shape.test(v)) throw new Error(`${name}=${v}: must match ${shape}`);
+  return v;
+}
 
 /** A process the lab started. */
 export interface StartedProcess {

@@ -155,6 +155,11 @@ export async function runStory(ctx: StoryContext): Promise<StoryResult> {
   const down = await dir1.waitEvent((e) => e.event === 'real.down' && String(e.real).startsWith(`${failing.address}:`) && e.t >= touched, 10_000, `${failing.name} down`);
   await sleep(3000);
   out.note(`${d1Name} took ${failing.name} out ${num(down.t - touched)} ms after its /health began to fail; since then: ${countsSince(down.t + 50)}`);
+  const cut = tally(probe.records, down.t - PROBE_TIMEOUT_MS, down.t + 50).failed;
+  if (cut > 0) {
+    out.note(`${num(cut)} request(s) in flight to ${failing.name} at that moment were reset: lvsd drops the connections of a server that left ` +
+      '(as IPVS does with expire_nodest_conn); `inhibit_on_failure` would let them finish');
+  }
 
   // ── act 3 ──
   at = Date.now();
