@@ -92,9 +92,54 @@ function asBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
+/**
+ * raw-socket queues a send and writes it on the socket's next writable poll; closing the
+ * socket before that drops it. The last advert (priority 0 on a clean stop, RFC 5798
+ * §6.4.3) is sent just before the channel closes, so a channel closes its socket only once
+ * its sends have gone out (bounded by FLUSH_MS).
+ */
+const FLUSH_MS = 500;
+
+class SendFlush {
+  private pending = 0;
+  private closing = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly closeSocket: () => void;
+
+  constructor(closeSocket: () => void) {
+    this.closeSocket = closeSocket;
+  }
+
+  /** Wraps a send's completion callback. */
+  track(done?: (err: Error | null) => void): (err: Error | null) => void {
+    this.pending++;
+    return (err) => {
+      this.pending--;
+      done?.(err);
+      if (this.closing && this.pending === 0) this.finish();
+    };
+  }
+
+  /** Closes the socket now, or once the queued sends are out. */
+  close(): void {
+    this.closing = true;
+    if (this.pending === 0) this.finish();
+    else this.timer = setTimeout(() => this.finish(), FLUSH_MS);
+  }
+
+  private finish(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.closing) return;
+    this.closing = false;
+    this.closeSocket();
+  }
+}
+
 class Ipv4Channel implements VrrpChannel {
   readonly spec: VrrpChannelSpec;
   private readonly sock: RawSocket;
+  private readonly flush: SendFlush;
   private group: string | null = null;
   private closed = false;
 
@@ -102,6 +147,7 @@ class Ipv4Channel implements VrrpChannel {
     this.spec = spec;
     const r = raw();
     this.sock = r.createSocket({ protocol: VRRP_PROTOCOL, addressFamily: r.AddressFamily.IPv4, bufferSize: 65536 });
+    this.flush = new SendFlush(() => this.sock.close());
     try {
       this.sock.setOption(IPPROTO_IP, IP_HDRINCL, 1);
       this.sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, devName(spec.ifname), spec.ifname.length + 1);
@@ -127,10 +173,11 @@ class Ipv4Channel implements VrrpChannel {
       done?.(new Error('channel closed'));
       return;
     }
+    const finished = this.flush.track(done);
     try {
-      this.sock.send(asBuffer(packet), 0, packet.length, dst, (err) => done?.(err ?? null));
+      this.sock.send(asBuffer(packet), 0, packet.length, dst, (err) => finished(err ?? null));
     } catch (e) {
-      done?.(e as Error);
+      finished(e as Error);
     }
   }
 
@@ -149,7 +196,7 @@ class Ipv4Channel implements VrrpChannel {
     } catch {
       /* the interface may be gone */
     }
-    this.sock.close();
+    this.flush.close();
   }
 }
 
@@ -157,6 +204,7 @@ class Ipv6Channel implements VrrpChannel {
   readonly spec: VrrpChannelSpec;
   private readonly tx: RawSocket;
   private readonly rx: PacketSocket;
+  private readonly flush: SendFlush;
   private group: string | null = null;
   private closed = false;
 
@@ -164,6 +212,7 @@ class Ipv6Channel implements VrrpChannel {
     this.spec = spec;
     const r = raw();
     this.tx = r.createSocket({ protocol: VRRP_PROTOCOL, addressFamily: r.AddressFamily.IPv6, bufferSize: 4096 });
+    this.flush = new SendFlush(() => this.tx.close());
     try {
       this.tx.setOption(IPPROTO_IPV6, IPV6_CHECKSUM, 6);
       this.tx.setOption(SOL_SOCKET, SO_BINDTODEVICE, devName(spec.ifname), spec.ifname.length + 1);
@@ -204,10 +253,11 @@ class Ipv6Channel implements VrrpChannel {
       return;
     }
     const to = dst.toLowerCase().startsWith('fe80:') ? `${dst}%${this.spec.ifname}` : dst;
+    const finished = this.flush.track(done);
     try {
-      this.tx.send(asBuffer(packet), 0, packet.length, to, (err) => done?.(err ?? null));
+      this.tx.send(asBuffer(packet), 0, packet.length, to, (err) => finished(err ?? null));
     } catch (e) {
-      done?.(e as Error);
+      finished(e as Error);
     }
   }
 
@@ -228,7 +278,7 @@ class Ipv6Channel implements VrrpChannel {
     }
     this.rx.stop();
     this.rx.close();
-    this.tx.close();
+    this.flush.close();
   }
 }
 
