@@ -1,7 +1,8 @@
 /**
  * The pair under fire, with the shipped config/lab/*.conf: the MASTER's lvsd killed with
- * SIGKILL, then the whole MASTER director crashed (every process killed and both links
- * down, as a power loss). Each time, with a client opening a new connection every 10 ms:
+ * SIGKILL, stopped cleanly (SIGTERM: priority-0 adverts, the BACKUP takes over after its skew
+ * time), then the whole MASTER director crashed (every process killed and both links down,
+ * as a power loss). Each failure, with a client opening a new connection every 10 ms:
  * the BACKUP serves within Master_Down_Interval + 100 ms of the failure, the client's ARP
  * entry for the VIP and the real servers' entry for the gateway VIP point at the new
  * MASTER, and no packet of the service reaches the dead director afterwards (tcpdump on
@@ -12,6 +13,8 @@ import assert from 'node:assert/strict';
 import { canUseNetns } from '../../../src/lab/topology.js';
 import { longestFailedRun, serviceBackAfterMs, tally } from '../../../src/lab/probe.js';
 import { LAB, Pair, sleep, transition, type Capture } from './lib/pair.js';
+import { PRIORITY } from './lib/config.js';
+import { skewMs } from '../../../src/vrrp/machine.js';
 
 const skip = !canUseNetns() && 'needs root and iproute2';
 const [D1, D2] = LAB.directors as unknown as [typeof LAB.directors[0], typeof LAB.directors[0]];
@@ -90,6 +93,32 @@ test('MASTER lvsd SIGKILLed under traffic: the BACKUP serves within Master_Down_
   await failover('sigkill', t);
 
   // dir1 comes back and takes over again (preempt after preempt_delay), ready for the next scenario.
+  const restart = Date.now();
+  await pair.startDirector('dir1');
+  await pair.d('dir1').waitEvent(transition('MASTER', 'VI_FRONT', restart), 10_000, 'dir1 preempts');
+  await pair.d('dir2').waitEvent(transition('BACKUP', 'VI_FRONT', restart), 3000, 'dir2 back to BACKUP');
+  await sleep(500);
+});
+
+test('MASTER lvsd stopped cleanly (SIGTERM) under traffic: priority-0 adverts, the BACKUP serves within the skew time + 100 ms', { skip }, async (t) => {
+  const dir1 = pair.d('dir1');
+  const dir2 = pair.d('dir2');
+  const probe = await pair.probe();
+  await sleep(800);
+  const stopAt = Date.now();
+  await dir1.stop('SIGTERM');
+  const group = await dir2.waitEvent((e) => e.event === 'vrrp.sync_group' && e.to === 'MASTER' && e.t >= stopAt, 3000, 'dir2 MASTER');
+  await sleep(1000);
+  const records = await probe.stop();
+  const skew = skewMs(3, PRIORITY.dir2!, pair.advertIntMs);
+  const backAfter = serviceBackAfterMs(records, stopAt);
+  const run = longestFailedRun(records, stopAt - 50);
+  t.diagnostic(`E2E_MEASURE clean-stop ${JSON.stringify({ skewMs: skew, dir2MasterAfterStopMs: group.t - stopAt, serviceBackAfterStopMs: backAfter, clientGapMs: run?.gapMs ?? 0, failedRequests: run?.count ?? 0 })}`);
+  assert.equal(group.reason, 'priority_zero', 'dir2 took over on dir1\'s priority-0 advert, not after Master_Down_Interval');
+  assert.ok(dir1.ofType('daemon.stopped', stopAt).length === 1, 'dir1 stopped cleanly');
+  assert.ok(backAfter !== null && backAfter <= skew + 100, `service back ${backAfter} ms after the stop (bound: skew ${skew} + 100 ms)`);
+  assert.equal(tally(records, group.t + 100).failed, 0, 'nothing fails after the takeover');
+
   const restart = Date.now();
   await pair.startDirector('dir1');
   await pair.d('dir1').waitEvent(transition('MASTER', 'VI_FRONT', restart), 10_000, 'dir1 preempts');

@@ -7,7 +7,8 @@
  *   connections still open to the removed rs3 are reset: lvsd expires them, as IPVS's
  *   expire_nodest_conn does, rather than black-holing them);
  * - a bad config: rejected with every error as file:line:col, the running config stays
- *   (traffic unaffected, `lvsadm status` answers), `lvsd --test` says the same.
+ *   (traffic unaffected, `lvsadm status` answers), `lvsd --test` says the same;
+ * - draining by reload (weight 0): the server's open connection goes on, it gets no new ones.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -159,4 +160,36 @@ test('a bad config on reload is rejected with file:line:col errors; traffic and 
   const fixAt = Date.now();
   dir1.signal('SIGHUP');
   await dir1.waitEvent((e) => e.event === 'config.applied' && e.trigger === 'sighup' && e.t >= fixAt, 5000, 'fixed config applied');
+});
+
+test('draining by reload: weight 0 keeps a real server\'s open connections and gives it no new ones', { skip }, async (t) => {
+  const reals = [rs1!, rs2!, LAB.spare];
+  const streams: Stream[] = [];
+  for (let i = 0; i < 3; i++) {
+    streams.push(openStream());
+    await sleep(100);
+  }
+  await sleep(500);
+  const onRs2 = streams.filter((s) => s.lines[0]?.text.startsWith(`${rs2!.name} `));
+  assert.equal(onRs2.length, 1, `one stream on rs2: ${streams.map((s) => s.lines[0]?.text).join(', ')}`);
+  const probe = await pair.probe({ intervalMs: 20 });
+  await sleep(500);
+  const at = Date.now();
+  for (const d of LAB.directors) {
+    pair.writeConfig(d.name, pair.configFor(d, { reals, weights: { [rs2!.name]: 0 } }));
+    pair.d(d.name).signal('SIGHUP');
+  }
+  const applied = await pair.d('dir1').waitEvent((e) => e.event === 'config.applied' && e.trigger === 'sighup' && e.t >= at, 5000, 'drain applied');
+  await sleep(2500);
+  const records = await probe.stop();
+  const s = onRs2[0]!;
+  const after = tally(records, applied.t + 50);
+  t.diagnostic(`E2E_MEASURE drain ${JSON.stringify({ summary: (applied.summary as Record<string, unknown>).realServers, streamLinesAfter: s.lines.filter((l) => l.t > at).length, exit: s.exit, afterReload: after })}`);
+  assert.equal(s.exit, null, 'the stream on the drained rs2 stays open');
+  assert.ok(s.lines.filter((l) => l.t > at + 2000).length >= 3, 'and keeps flowing');
+  assert.equal(after.failed, 0, JSON.stringify(after.reasons));
+  assert.equal(after.perReal[rs2!.name] ?? 0, 0, `no new connection to rs2: ${JSON.stringify(after.perReal)}`);
+  assert.ok((after.perReal[rs1!.name] ?? 0) > 10 && (after.perReal[LAB.spare.name] ?? 0) > 10, JSON.stringify(after.perReal));
+  assert.deepEqual(pair.d('dir1').events.filter((e) => e.event === 'vrrp.transition' && e.t >= at), []);
+  for (const x of streams) await pair.topo.kill(x.child);
 });

@@ -15,6 +15,8 @@ export interface PairConfigOptions {
   readonly reals?: readonly LabReal[];
   /** delay_loop in seconds. Default 1. */
   readonly delayLoopS?: number;
+  /** Weights by real server name (default 1). */
+  readonly weights?: Readonly<Record<string, number>>;
 }
 
 /** Priority of each director: dir1 is the preferred MASTER. */
@@ -40,7 +42,7 @@ vrrp_instance ${name} {
 `;
   const real = (r: LabReal) => `
   real_server ${r.address} ${LAB.port} {
-    weight 1
+    weight ${o.weights?.[r.name] ?? 1}
     HTTP_GET {
       url {
         path /health
