@@ -72,7 +72,7 @@ interface ServiceRt {
   suspended: boolean;
 }
 
-/** The key of a checker under its service and real server (reload matching). */
+/** Whether two definitions of a checker (same key) check the same thing: all but timing equal. */
 function sameTarget(a: Checker, b: Checker): boolean {
   // keepalived migrate_checkers compares what a checker checks (type, connection options,
   // urls, script), not its timing: a new delay_loop keeps the checker's state.
