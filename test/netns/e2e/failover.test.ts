@@ -14,6 +14,7 @@ import { canUseNetns } from '../../../src/lab/topology.js';
 import { longestFailedRun, serviceBackAfterMs, tally } from '../../../src/lab/probe.js';
 import { LAB, Pair, sleep, transition, type Capture } from './lib/pair.js';
 import { PRIORITY } from './lib/config.js';
+import { StallWitness } from './lib/stall.js';
 import { skewMs } from '../../../src/vrrp/machine.js';
 
 const skip = !canUseNetns() && 'needs root and iproute2';
@@ -41,18 +42,17 @@ async function failover(kind: 'sigkill' | 'crash', t: { diagnostic: (s: string) 
   const dir1 = pair.d('dir1');
   const dir2 = pair.d('dir2');
   const watch = await watchDir1();
+  const witness = new StallWitness(pair.topo, 'front');
   const probe = await pair.probe();
   await sleep(1000);
   const killAt = Date.now();
   if (kind === 'sigkill') {
     await dir1.stop('SIGKILL');
   } else {
-    // Power loss: the links go dark and every process of the node dies at once.
-    await Promise.all([
-      pair.topo.ok('dir1', ['ip', 'link', 'set', 'eth0', 'down']),
-      pair.topo.ok('dir1', ['ip', 'link', 'set', 'eth1', 'down']),
-      pair.topo.killHost('dir1', 'SIGKILL'),
-    ]);
+    // Power loss: every process of the node dies at once (the signals go out in this call,
+    // before anything else is spawned) and its links go dark.
+    const killed = pair.topo.killHost('dir1', 'SIGKILL');
+    await Promise.all([killed, pair.topo.ok('dir1', ['ip', 'link', 'set', 'eth0', 'down']), pair.topo.ok('dir1', ['ip', 'link', 'set', 'eth1', 'down'])]);
   }
   const took = await dir2.waitEvent(transition('MASTER', 'VI_FRONT', killAt), 5000, 'dir2 MASTER');
   await dir2.waitEvent(transition('MASTER', 'VI_BACK', killAt), 1000, 'dir2 VI_BACK MASTER');
@@ -63,15 +63,19 @@ async function failover(kind: 'sigkill' | 'crash', t: { diagnostic: (s: string) 
   const front = await watch.front.stop();
   const back = await watch.back.stop();
 
+  await witness.stop();
   const mdi = pair.mdiMs('dir2');
   const backAfter = serviceBackAfterMs(records, killAt);
+  // A pause of the whole machine inside the window (seen by an unrelated process) delays
+  // every timer, the BACKUP's included: it is added to the bound and reported.
+  const machinePauseMs = witness.worstIn(killAt, killAt + mdi + 100);
   const run = longestFailedRun(records, killAt - 50);
   const afterTakeover = tally(records, took.t + 200);
   const quietFrom = took.t + 100;
   const lateFront = front.filter((p) => p.t > quietFrom);
   const lateBack = back.filter((p) => p.t > quietFrom);
   const m = {
-    kind, masterDownIntervalMs: mdi, dir2MasterAfterKillMs: took.t - killAt, serviceBackAfterKillMs: backAfter,
+    kind, masterDownIntervalMs: mdi, dir2MasterAfterKillMs: took.t - killAt, serviceBackAfterKillMs: backAfter, machinePauseMs,
     clientGapMs: run?.gapMs ?? 0, failedRequests: run?.count ?? 0, requestsAfterTakeover: afterTakeover.sent,
     dir1FramesBefore: { front: front.filter((p) => p.t < killAt).length, back: back.filter((p) => p.t < killAt).length },
     dir1FramesAfterTakeover: { front: lateFront.length, back: lateBack.length },
@@ -79,7 +83,7 @@ async function failover(kind: 'sigkill' | 'crash', t: { diagnostic: (s: string) 
   t.diagnostic(`E2E_MEASURE failover ${JSON.stringify(m)}`);
 
   assert.ok(backAfter !== null, 'service came back');
-  assert.ok(backAfter <= mdi + 100, `service back ${backAfter} ms after the ${kind} (bound: Master_Down_Interval ${mdi} + 100 ms)`);
+  assert.ok(backAfter <= mdi + 100 + machinePauseMs, `service back ${backAfter} ms after the ${kind} (bound: Master_Down_Interval ${mdi} + 100 ms + machine pause ${machinePauseMs} ms)`);
   assert.equal(afterTakeover.failed, 0, `requests failed after the takeover: ${JSON.stringify(afterTakeover.reasons)}`);
   assert.ok(afterTakeover.sent > 100, 'traffic kept flowing after the takeover');
   assert.equal(await pair.neighbour('client', LAB.vip), D2.frontMac, 'the client reaches the VIP at dir2');
@@ -103,6 +107,7 @@ test('MASTER lvsd SIGKILLed under traffic: the BACKUP serves within Master_Down_
 test('MASTER lvsd stopped cleanly (SIGTERM) under traffic: priority-0 adverts, the BACKUP serves within the skew time + 100 ms', { skip }, async (t) => {
   const dir1 = pair.d('dir1');
   const dir2 = pair.d('dir2');
+  const witness = new StallWitness(pair.topo, 'front');
   const probe = await pair.probe();
   await sleep(800);
   const stopAt = Date.now();
@@ -110,13 +115,15 @@ test('MASTER lvsd stopped cleanly (SIGTERM) under traffic: priority-0 adverts, t
   const group = await dir2.waitEvent((e) => e.event === 'vrrp.sync_group' && e.to === 'MASTER' && e.t >= stopAt, 3000, 'dir2 MASTER');
   await sleep(1000);
   const records = await probe.stop();
+  await witness.stop();
   const skew = skewMs(3, PRIORITY.dir2!, pair.advertIntMs);
+  const machinePauseMs = witness.worstIn(stopAt, stopAt + skew + 100);
   const backAfter = serviceBackAfterMs(records, stopAt);
   const run = longestFailedRun(records, stopAt - 50);
-  t.diagnostic(`E2E_MEASURE clean-stop ${JSON.stringify({ skewMs: skew, dir2MasterAfterStopMs: group.t - stopAt, serviceBackAfterStopMs: backAfter, clientGapMs: run?.gapMs ?? 0, failedRequests: run?.count ?? 0 })}`);
+  t.diagnostic(`E2E_MEASURE clean-stop ${JSON.stringify({ skewMs: skew, dir2MasterAfterStopMs: group.t - stopAt, serviceBackAfterStopMs: backAfter, machinePauseMs, clientGapMs: run?.gapMs ?? 0, failedRequests: run?.count ?? 0 })}`);
   assert.equal(group.reason, 'priority_zero', 'dir2 took over on dir1\'s priority-0 advert, not after Master_Down_Interval');
   assert.ok(dir1.ofType('daemon.stopped', stopAt).length === 1, 'dir1 stopped cleanly');
-  assert.ok(backAfter !== null && backAfter <= skew + 100, `service back ${backAfter} ms after the stop (bound: skew ${skew} + 100 ms)`);
+  assert.ok(backAfter !== null && backAfter <= skew + 100 + machinePauseMs, `service back ${backAfter} ms after the stop (bound: skew ${skew} + 100 ms + machine pause ${machinePauseMs} ms)`);
   assert.equal(tally(records, group.t + 100).failed, 0, 'nothing fails after the takeover');
 
   const restart = Date.now();

@@ -13,7 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { canUseNetns } from '../../../src/lab/topology.js';
 import { LAB, Pair, sleep, type CapturedPacket } from './lib/pair.js';
-import { LineReader } from '../../../src/lab/lines.js';
+import { StallWitness } from './lib/stall.js';
 import { startLoad } from './lib/load.js';
 
 const skip = !canUseNetns() && 'needs root and iproute2';
@@ -46,10 +46,6 @@ function threadCpuMs(pid: number): Map<string, number> {
   return out;
 }
 
-/** Prints {at, lateMs} whenever a 10 ms timer fires more than 50 ms late. */
-const STALL_PROBE = `let last = Date.now(); setInterval(() => { const now = Date.now(); const late = now - last - 10;
-  if (late > 50) process.stdout.write(JSON.stringify({ at: now, lateMs: late }) + '\\n'); last = now; }, 10);`;
-
 function maxGap(ps: readonly CapturedPacket[]): number {
   let m = 0;
   for (let i = 1; i < ps.length; i++) m = Math.max(m, ps[i]!.t - ps[i - 1]!.t);
@@ -65,8 +61,7 @@ test(`${DURATION_S} s of saturating load with adverts every 100 ms: no false fai
   // An unrelated process that only measures its own timer lateness: a pause it sees at the
   // same moment as a pause in dir1's adverts is the machine's (CPU starvation, softirq),
   // not lvsd's main thread.
-  const stallProbe = pair.topo.spawn('front', [process.execPath, '-e', STALL_PROBE]);
-  const stalls = new LineReader(stallProbe.stdout);
+  const witness = new StallWitness(pair.topo, 'front');
   const pid = dir1.child!.pid!;
   const cpuBefore = threadCpuMs(pid);
   const startAt = Date.now();
@@ -75,8 +70,7 @@ test(`${DURATION_S} s of saturating load with adverts every 100 ms: no false fai
   const [ka, nc] = await Promise.all([keepAlive.done(), fresh.done()]);
   const endAt = Date.now();
   const cpuAfter = threadCpuMs(pid);
-  await pair.topo.kill(stallProbe);
-  const machineStalls = stalls.lines.map((l) => JSON.parse(l) as { at: number; lateMs: number })
+  const machineStalls = (await witness.stop())
     .filter((x) => x.at >= startAt).sort((a, b) => b.lateMs - a.lateMs).slice(0, 3)
     .map((x) => ({ atS: Math.round((x.at - startAt) / 100) / 10, lateMs: x.lateMs }));
   await sleep(300);
