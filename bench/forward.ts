@@ -14,7 +14,7 @@
  *
  *   node --expose-gc --import tsx bench/forward.ts [--seconds 4] [--reps 3] [--connections 32]
  *       [--variants lvsd,lvsd2,direct,nft,haproxy] [--lvsd '{"name":"x","opts":{...}}' ...]
- *       [--server nginx|node] [--no-table] [--json FILE]
+ *       [--clients 8] [--server nginx|node] [--no-table] [--json FILE]
  *
  * `--lvsd` (repeatable) replaces the default lvsd variants with named ForwardingDeps option
  * sets, for experiments (e.g. `--lvsd '{"name":"v2","opts":{"io":{"rx":"v2"}}}'`).
@@ -52,10 +52,14 @@ const JSON_FILE = arg('json', '');
 const VARIANTS = arg('variants', 'lvsd,lvsd2,direct,nft,haproxy').split(',');
 const SERVER = serverKind(arg('server', ''));
 const TABLE = !process.argv.includes('--no-table');
+/** Client addresses the client host's connections leave from in turn (bench/lib/topology.ts). */
+const CLIENTS = Number(arg('clients', '8'));
 const BLAST = fileURLToPath(new URL('./lib/udp-blast.ts', import.meta.url));
 
-interface HttpFigures { rps: number; p50Ms: number; p90Ms: number; p99Ms: number; errors: number; cpu: CpuReport }
-interface UdpFigures { pps: number; cpu: CpuReport }
+interface HttpFigures { rps: number; p50Ms: number; p90Ms: number; p99Ms: number; errors: number; cpu: CpuReport; io?: IoFigures }
+interface UdpFigures { pps: number; cpu: CpuReport; io?: IoFigures }
+/** lvsd's own I/O counters over one phase. */
+interface IoFigures { framesPerWakeup: number; framesPerBatch: number; kernelDrops: number; txShort: number; frames: number }
 interface Sample { variant: string; rep: number; keepalive: HttpFigures; close: HttpFigures; udp: UdpFigures | null; note?: string }
 
 interface Variant {
@@ -73,6 +77,24 @@ function parseMs(s: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
+/**
+ * Runs argv in the client namespace under bash and appends bash's `times`, whose second line
+ * is the CPU its children used: the client's own CPU, exactly, although it has exited (and
+ * left /proc) by the time the window closes.
+ */
+function spawnClient(t: Topology, argv: string[]): ChildProcess {
+  const q = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return t.spawn('c', ['bash', '-c', `${q}; times`]);
+}
+
+/** The children's CPU (% of one CPU over `secs`) from bash's `times` output. */
+function clientCpu(out: string, secs: number): number {
+  const lines = out.trim().split('\n');
+  const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/.exec(lines[lines.length - 1] ?? '');
+  if (!m) return NaN;
+  return (100 * (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]))) / secs;
+}
+
 function waitExit(c: ChildProcess): Promise<string> {
   let out = '';
   c.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
@@ -81,11 +103,12 @@ function waitExit(c: ChildProcess): Promise<string> {
 
 async function wrk(t: Topology, url: string, close: boolean, groups: (client: number) => CpuGroup[], seconds = SECONDS): Promise<HttpFigures> {
   const argv = ['wrk', '-t2', `-c${CONNS}`, `-d${seconds}s`, '--latency', ...(close ? ['-H', 'Connection: close'] : []), url];
-  const c = t.spawn('c', argv);
+  const c = spawnClient(t, argv);
   const done = waitExit(c);
   const end = cpuWindow(groups(c.pid!));
   const out = await done;
   const cpu = end();
+  cpu.groups.client = clientCpu(out, cpu.seconds);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const pct = (p: string) => parseMs(new RegExp(`\\s${p}%\\s+(\\S+)`).exec(out)?.[1] ?? '');
   const err = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
@@ -98,11 +121,12 @@ async function wrk(t: Topology, url: string, close: boolean, groups: (client: nu
 async function udp(t: Topology, dst: string, groups: (client: number) => CpuGroup[]): Promise<UdpFigures> {
   const before = await Promise.all(['r1', 'r2', 'r3'].map((r) => ifCounter(t, r, 'eth0', 'rx_packets')));
   const secs = Math.max(2, Math.min(SECONDS, 4));
-  const c = t.spawn('c', [process.execPath, '--import', 'tsx', BLAST, 'eth0', '02:b0:00:00:00:02', BENCH.client, dst, String(BENCH.udpPort), String(secs), '256']);
+  const c = spawnClient(t, [process.execPath, '--import', 'tsx', BLAST, 'eth0', '02:b0:00:00:00:02', BENCH.client, dst, String(BENCH.udpPort), String(secs), '256', String(CLIENTS)]);
   const done = waitExit(c);
   const end = cpuWindow(groups(c.pid!));
   const out = await done;
   const cpu = end();
+  cpu.groups.client = clientCpu(out, cpu.seconds);
   if (!out.includes('sent')) throw new Error('UDP blaster failed');
   await new Promise((res) => setTimeout(res, 300));
   const after = await Promise.all(['r1', 'r2', 'r3'].map((h) => ifCounter(t, h, 'eth0', 'rx_packets')));
@@ -150,7 +174,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const dir = mkdtempSync(join(tmpdir(), 'lvt-bench-'));
-  const t = await buildBenchTopology();
+  const t = await buildBenchTopology(CLIENTS);
   const samples: Sample[] = [];
   const vs = variants();
   let servers: RealServerProc[] = [];
@@ -211,16 +235,30 @@ async function main(): Promise<void> {
           const pid = haproxy!.pid!;
           balancer = { name: 'haproxy', pids: () => [pid] };
         }
-        const groups = (client: number): CpuGroup[] => [{ name: 'client', pids: () => [client] }, ...(balancer ? [balancer] : []), serverGroup];
+        const groups = (): CpuGroup[] => [...(balancer ? [balancer] : []), serverGroup];
+        // lvsd's counters around each phase: frames per wake-up and per receive call, drops.
+        const counters = async () => (lvsd ? ((await lvsd.cmd({ cmd: 'lvs' })).counters as Record<string, number>) : null);
+        const ioOf = (a: Record<string, number> | null, b: Record<string, number> | null): IoFigures | undefined => {
+          if (!a || !b) return undefined;
+          const d = (k: string) => (b[k] ?? 0) - (a[k] ?? 0);
+          return { frames: d('frames'), framesPerWakeup: d('frames') / Math.max(1, d('wakeups')), framesPerBatch: d('frames') / Math.max(1, d('rx_batches')), kernelDrops: d('rx_kernel_drops'), txShort: d('tx_short') };
+        };
         try {
+          const c0 = await counters();
           const keepalive = await wrk(t, v.url, false, groups);
+          const c1 = await counters();
+          keepalive.io = ioOf(c0, c1);
           const close = await wrk(t, v.url, true, groups);
+          const c2 = await counters();
+          close.io = ioOf(c1, c2);
           const u = v.udpDst ? await udp(t, v.udpDst, groups) : null;
+          if (u) u.io = ioOf(c2, await counters());
           const s: Sample = { variant: v.name, rep, keepalive, close, udp: u };
           if (lvsd) {
             const st = await lvsd.cmd({ cmd: 'lvs' });
             const c = st.counters as Record<string, number>;
-            s.note = ['table_full', 'no_neighbour', 'scratch_full', 'no_conn'].filter((k) => c[k]).map((k) => `${k} ${c[k]}`).join(', ');
+            s.note = ['table_full', 'no_neighbour', 'scratch_full', 'no_conn', 'rx_kernel_drops', 'tx_short'].filter((k) => c[k]).map((k) => `${k} ${c[k]}`).join(', ');
+            if (c.wakeups) s.note += `${s.note ? ', ' : ''}frames/wakeup ${(c.frames! / c.wakeups).toFixed(1)}`;
           }
           samples.push(s);
           console.error(`[rep ${rep + 1}/${REPS}] ${v.name}: keep-alive ${keepalive.rps.toFixed(0)} req/s, close ${close.rps.toFixed(0)} conn/s, udp ${u ? u.pps.toFixed(0) : 'n/a'} pps${s.note ? ` (${s.note})` : ''}`);
@@ -267,7 +305,7 @@ function report(vs: Variant[], samples: Sample[], table: { k1: ConnTableFigures;
     errors: samples.filter((s) => s.variant === v.name).reduce((a, s) => a + s.keepalive.errors + s.close.errors, 0),
   }));
   if (JSON_FILE) writeFileSync(JSON_FILE, JSON.stringify({ seconds: SECONDS, reps: REPS, connections: CONNS, server: SERVER, cpus: cpus().length, summary, samples, table }, null, 2));
-  console.log(`\nforwarding bench: wrk -t2 -c${CONNS} -d${SECONDS}s, ${REPS} rotated repetitions (medians, min–max), 3 ${SERVER} real servers, ${cpus().length} vCPUs shared by everything\n`);
+  console.log(`\nforwarding bench: wrk -t2 -c${CONNS} -d${SECONDS}s from ${CLIENTS} client address(es), ${REPS} rotated repetitions (medians, min–max), 3 ${SERVER} real servers, ${cpus().length} vCPUs shared by everything\n`);
   console.log(`${'variant'.padEnd(22)} ${'keep-alive req/s'.padStart(24)} ${'p50/p90/p99 ms'.padStart(17)} ${'new conn/s'.padStart(20)} ${'p50/p99 ms'.padStart(12)} ${'64 B UDP pps'.padStart(24)} errors`);
   for (const s of summary) {
     console.log(`${s.variant.padEnd(22)} ${`${n(s.keepaliveRps)} (${s.keepaliveRange})`.padStart(24)} ${`${n(s.kaP50, 2)}/${n(s.kaP90, 2)}/${n(s.kaP99, 2)}`.padStart(17)} ` +
@@ -283,7 +321,9 @@ function report(vs: Variant[], samples: Sample[], table: { k1: ConnTableFigures;
       const keys = [...new Set(reps.flatMap((c) => Object.keys(groupsOf(c))))].filter((k) => !k.includes(':') || /lvsd:(main|lvsd-fwd)/.test(k));
       const cols = keys.map((k) => `${k.replace('lvsd:', '')} ${n(median(reps.map((c) => groupsOf(c)[k] ?? 0)))}`);
       const m = (f: (c: CpuReport) => number) => n(median(reps.map(f)));
-      console.log(`  ${phase.padEnd(9)} ${v.name.padEnd(22)} ${cols.join(', ')} | softirq ${m((c) => c.machine.softirq)}, sys ${m((c) => c.machine.system)}, user ${m((c) => c.machine.user)}, idle ${m((c) => c.machine.idle)}`);
+      const ios = samples.filter((s) => s.variant === v.name).map((s) => (phase === 'udp' ? s.udp?.io : s[phase].io)).filter((x): x is IoFigures => !!x);
+      const io = ios.length ? ` | frames/wakeup ${n(median(ios.map((x) => x.framesPerWakeup)), 1)}, frames/recv ${n(median(ios.map((x) => x.framesPerBatch)), 1)}, kernel drops ${n(median(ios.map((x) => x.kernelDrops)))}` : '';
+      console.log(`  ${phase.padEnd(9)} ${v.name.padEnd(22)} ${cols.join(', ')} | softirq ${m((c) => c.machine.softirq)}, sys ${m((c) => c.machine.system)}, user ${m((c) => c.machine.user)}, idle ${m((c) => c.machine.idle)}${io}`);
     }
   }
   const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');

@@ -27,7 +27,9 @@ export class LvsdProcess {
     const of = join(dir, `opts-${tag}.json`);
     writeFileSync(mf, JSON.stringify(model));
     writeFileSync(of, JSON.stringify(opts));
-    this.child = t.spawn(host, [process.execPath, '--import', 'tsx', HARNESS, mf, of], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // LVSD_BENCH_PROF=DIR: V8 CPU profiles of the harness and its workers (--cpu-prof) in DIR.
+    const prof = process.env.LVSD_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LVSD_BENCH_PROF}`] : [];
+    this.child = t.spawn(host, [process.execPath, ...prof, '--import', 'tsx', HARNESS, mf, of], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
     this.child.stdout!.on('data', (d: Buffer) => {
       this.buf += d.toString();

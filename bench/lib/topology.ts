@@ -21,15 +21,31 @@ export const BENCH = {
   udpPort: 9000,
 } as const;
 
-/** Builds the topology (the real servers' HTTP servers are bench/lib/servers.ts's business). */
-export async function buildBenchTopology(): Promise<Topology> {
+/** The i-th client address (198.18.0.100 + i). */
+export function clientAddress(i: number): string {
+  return `198.18.0.${100 + i}`;
+}
+
+/**
+ * Builds the topology (the real servers' HTTP servers are bench/lib/servers.ts's business).
+ * With `clients` > 1 the client host has that many addresses and its connections leave from
+ * them in turn (an nft `snat to numgen inc mod N` in the client namespace, for every variant
+ * alike): traffic from several clients, as a load balancer sees it, which lvsd's fanout
+ * needs to spread over workers (a client's flows stay on one worker by design).
+ */
+export async function buildBenchTopology(clients = 1): Promise<Topology> {
   const t = new Topology('bench');
   await t.addHosts('c', 'd', 'r1', 'r2', 'r3');
   await t.link('c', 'eth0', 'd', 'eth0', { macA: '02:b0:00:00:00:01', macB: '02:b0:00:00:00:02' });
   const plug = await t.addSwitch('sw');
   await plug('d', 'eth1', '02:b0:00:00:01:02');
   for (const [i, r] of ['r1', 'r2', 'r3'].entries()) await plug(r, 'eth0', `02:b0:00:00:01:${(0x11 + i).toString(16)}`);
-  await t.addr('c', 'eth0', `${BENCH.client}/24`);
+  for (let i = 0; i < Math.max(1, clients); i++) await t.addr('c', 'eth0', `${clientAddress(i)}/24`);
+  if (clients > 1) {
+    const map = Array.from({ length: clients }, (_, i) => `${i} : ${clientAddress(i)}`).join(', ');
+    const rules = `table ip lvtclient { chain post { type nat hook postrouting priority 100; oifname "eth0" ip saddr ${BENCH.client} snat to numgen inc mod ${clients} map { ${map} }; }; }`;
+    await t.ok('c', ['nft', rules]);
+  }
   await t.addr('d', 'eth0', '198.18.0.2/24');
   await t.addr('d', 'eth1', '198.18.1.2/24');
   for (const h of ['c', 'd', 'r1', 'r2', 'r3']) {

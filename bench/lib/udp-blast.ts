@@ -3,19 +3,22 @@
  * (Ethernet + IPv4 + UDP + 22 bytes) with sendmmsg through the project's addon, over `flows`
  * source ports, for `seconds`; prints {"sent": N} on stdout.
  *
- *   node --import tsx bench/lib/udp-blast.ts IFNAME DSTMAC SRCIP DSTIP DPORT SECONDS FLOWS
+ *   node --import tsx bench/lib/udp-blast.ts IFNAME DSTMAC SRCIP DSTIP DPORT SECONDS FLOWS [SOURCES]
+ *
+ * SOURCES (default 1): frames leave from SRCIP, SRCIP+1, ... in turn (several clients).
  */
 import { allocTxBatch, openPacketSocket } from '../../src/io/af-packet.js';
 import { parseIPv4 } from '../../src/lib/ip.js';
 import { parseMac } from '../../src/lib/mac.js';
 import { checksum, pseudoSum4 } from '../../src/forward/checksum.js';
 
-const [ifname, dstMac, srcIp, dstIp, dport, seconds, flows] = process.argv.slice(2);
+const [ifname, dstMac, srcIp, dstIp, dport, seconds, flows, sources] = process.argv.slice(2);
+const nSrc = Math.max(1, Number(sources ?? 1));
 const s = openPacketSocket(ifname!, { protocol: 0 });
 const n = 256;
 const tx = allocTxBatch(n, n * 128);
 const dmac = parseMac(dstMac!)!;
-const src = parseIPv4(srcIp!)!;
+const src0 = parseIPv4(srcIp!)!;
 const dst = parseIPv4(dstIp!)!;
 const dv = new DataView(tx.buf.buffer, tx.buf.byteOffset, tx.buf.byteLength);
 for (let i = 0; i < n; i++) {
@@ -31,6 +34,7 @@ for (let i = 0; i < n; i++) {
   dv.setUint16(ip + 6, 0x4000);
   dv.setUint8(ip + 8, 64);
   dv.setUint8(ip + 9, 17);
+  const src = (src0 + (i % nSrc)) >>> 0;
   dv.setUint32(ip + 12, src);
   dv.setUint32(ip + 16, dst);
   dv.setUint16(ip + 10, checksum(tx.buf, ip, 20));

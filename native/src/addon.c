@@ -256,6 +256,12 @@ typedef struct {
   uint32_t blockSize, blockCount, curBlock;
   bool blockHeld;
   uint32_t frameSize, frameCount, framesPerBlock, curFrame, heldCount; // V2
+
+  // TPACKET_V2 transmit ring (mapped right after the receive ring, when there is one)
+  uint8_t *txRing;
+  size_t txRingSize;
+  uint32_t txFrameSize, txFrameCount, txCur;
+  int fdBig; // with a transmit ring: a plain send-only socket for frames larger than a ring frame
   uint32_t framesLeft;
   uint8_t *nextFrame;
   napi_ref ringAb;
@@ -296,6 +302,10 @@ static void sock_release_os(Sock *s, napi_async_cleanup_hook_handle teardownHook
     close(s->fd);
     s->fd = -1;
   }
+  if (s->txRing) munmap(s->txRing, s->txRingSize);
+  s->txRing = NULL;
+  if (s->fdBig >= 0) close(s->fdBig);
+  s->fdBig = -1;
   if (s->ring && !s->ringAb) munmap(s->ring, s->ringSize);
   if (s->ring && s->ringAb) {
     /* the external ArrayBuffer's finalizer unmaps it once nothing in JS can see it */
@@ -398,12 +408,13 @@ static napi_value SockNew(napi_env env, napi_callback_info info) {
 
   uint32_t protocol = ETH_P_ALL, rcvbuf = 0, sndbuf = 0;
   bool ignoreOutgoing = true, promisc = false, vnet = false, auxdata = false, qdiscBypass = false;
-  bool hasFanout = false, hasRing = false;
+  bool hasFanout = false, hasRing = false, hasTx = false;
+  uint32_t txFrames = 512, txFrameSize = 2048;
   uint32_t fanoutGroup = 0, blockSize = 1u << 20, blockCount = 32, retireMs = 2;
   uint32_t ringVersion = 3, frameSize = 0, frameCount = 128;
   bool rollover = false;
   int fmode = PACKET_FANOUT_HASH;
-  napi_value opts, fo, rg;
+  napi_value opts, fo, rg, tr;
   if (argc >= 2) {
     napi_valuetype t;
     napi_typeof(env, argv[1], &t);
@@ -415,8 +426,13 @@ static napi_value SockNew(napi_env env, napi_callback_info info) {
           !opt_bool(env, opts, "promisc", &promisc) || !opt_bool(env, opts, "vnetHdr", &vnet) ||
           !opt_bool(env, opts, "auxdata", &auxdata) || !opt_bool(env, opts, "qdiscBypass", &qdiscBypass) ||
           !opt_obj(env, opts, "fanout", &fo, &hasFanout) ||
-          !opt_obj(env, opts, "ring", &rg, &hasRing))
+          !opt_obj(env, opts, "ring", &rg, &hasRing) || !opt_obj(env, opts, "txRing", &tr, &hasTx))
         return NULL;
+      if (hasTx) {
+        if (!opt_u32(env, tr, "frameCount", &txFrames) || !opt_u32(env, tr, "frameSize", &txFrameSize)) return NULL;
+        if (txFrameSize < 2048 || (txFrameSize & 2047) || txFrameSize > 65536) return throw_range(env, "options.txRing.frameSize must be a multiple of 2048 up to 64 KiB");
+        if (txFrames < 2 || txFrames > 65536 || (txFrames & 1)) return throw_range(env, "options.txRing.frameCount must be even, 2..65536");
+      }
       if (protocol > 0xffff) return throw_range(env, "options.protocol must be an ethertype (0..65535)");
       if (hasFanout) {
         napi_value mv;
@@ -478,21 +494,47 @@ static napi_value SockNew(napi_env env, napi_callback_info info) {
   }
   if (!failed && qdiscBypass && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0)
     failed = "setsockopt(PACKET_QDISC_BYPASS)";
-  if (!failed && hasRing && ringVersion == 2) {
+  uint8_t *txRing = NULL;
+  size_t txRingSize = 0;
+  if (hasTx && hasRing && ringVersion == 3) {
+    close(fd);
+    return throw_range(env, "options.txRing needs options.ring.version 2 (or no receive ring)");
+  }
+  if (!failed && ((hasRing && ringVersion == 2) || hasTx)) {
+    // TPACKET_V2 for both rings; one mmap holds the receive ring, then the transmit ring.
     int ver = TPACKET_V2;
-    struct tpacket_req req;
-    memset(&req, 0, sizeof req);
-    req.tp_block_size = blockSize;
-    req.tp_block_nr = blockCount;
-    req.tp_frame_size = frameSize;
-    req.tp_frame_nr = frameCount;
+    size_t rxBytes = 0;
     if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) < 0) failed = "setsockopt(PACKET_VERSION)";
-    else if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) failed = "setsockopt(PACKET_RX_RING)";
-    else {
-      ringSize = (size_t)blockSize * blockCount;
-      void *m = mmap(NULL, ringSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-      if (m == MAP_FAILED) failed = "mmap(PACKET_RX_RING)";
-      else ring = m;
+    // PACKET_LOSS (before any ring: EBUSY after): a malformed transmit frame is skipped
+    // (WRONG_FORMAT) instead of stalling the ring.
+    if (!failed && hasTx && setsockopt(fd, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0) failed = "setsockopt(PACKET_LOSS)";
+    if (!failed && hasRing) {
+      struct tpacket_req req;
+      memset(&req, 0, sizeof req);
+      req.tp_block_size = blockSize;
+      req.tp_block_nr = blockCount;
+      req.tp_frame_size = frameSize;
+      req.tp_frame_nr = frameCount;
+      if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) failed = "setsockopt(PACKET_RX_RING)";
+      rxBytes = (size_t)blockSize * blockCount;
+    }
+    if (!failed && hasTx) {
+      struct tpacket_req req;
+      memset(&req, 0, sizeof req);
+      req.tp_block_size = 4096 > txFrameSize ? 4096 : txFrameSize;
+      req.tp_frame_size = txFrameSize;
+      req.tp_frame_nr = txFrames;
+      req.tp_block_nr = txFrames / (req.tp_block_size / txFrameSize);
+      if (setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof req) < 0) failed = "setsockopt(PACKET_TX_RING)";
+      txRingSize = (size_t)req.tp_block_size * req.tp_block_nr;
+    }
+    if (!failed) {
+      void *m = mmap(NULL, rxBytes + txRingSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+      if (m == MAP_FAILED) failed = "mmap(PACKET_RX_RING/PACKET_TX_RING)";
+      else {
+        if (hasRing) { ring = m; ringSize = rxBytes; }
+        if (hasTx) txRing = (uint8_t *)m + rxBytes;
+      }
     }
   } else if (!failed && hasRing) {
     int ver = TPACKET_V3;
@@ -534,8 +576,32 @@ static napi_value SockNew(napi_env env, napi_callback_info info) {
         failed = "setsockopt(PACKET_FANOUT)";
     }
   }
+  // A socket with a transmit ring sends only from the ring (packet_sendmsg → tpacket_snd,
+  // whatever the iovec says), so frames too large for a ring frame leave by a second,
+  // send-only socket on the same interface with the same options.
+  int fdBig = -1;
+  if (!failed && hasTx) {
+    fdBig = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fdBig < 0) failed = "socket(AF_PACKET) for large frames";
+    if (!failed && vnet && setsockopt(fdBig, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) failed = "setsockopt(PACKET_VNET_HDR)";
+    if (!failed && qdiscBypass && setsockopt(fdBig, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) failed = "setsockopt(PACKET_QDISC_BYPASS)";
+    if (!failed && sndbuf) {
+      int v = (int)sndbuf;
+      if (setsockopt(fdBig, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) < 0) setsockopt(fdBig, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+    }
+    if (!failed) {
+      struct sockaddr_ll sll;
+      memset(&sll, 0, sizeof sll);
+      sll.sll_family = AF_PACKET;
+      sll.sll_protocol = 0;
+      sll.sll_ifindex = (int)ifindex;
+      if (bind(fdBig, (struct sockaddr *)&sll, sizeof sll) < 0) failed = "bind(AF_PACKET) for large frames";
+    }
+  }
   if (failed) {
     int err = errno;
+    if (fdBig >= 0) close(fdBig);
+    if (txRing) munmap(txRing, txRingSize);
     if (ring) munmap(ring, ringSize);
     close(fd);
     return throw_sys(env, failed, err);
@@ -543,6 +609,8 @@ static napi_value SockNew(napi_env env, napi_callback_info info) {
 
   Sock *s = calloc(1, sizeof *s);
   if (!s) {
+    if (fdBig >= 0) close(fdBig);
+    if (txRing) munmap(txRing, txRingSize);
     if (ring) munmap(ring, ringSize);
     close(fd);
     return throw_sys(env, "calloc", ENOMEM);
@@ -560,7 +628,14 @@ static napi_value SockNew(napi_env env, napi_callback_info info) {
   s->frameSize = frameSize;
   s->frameCount = frameCount;
   s->framesPerBlock = frameSize ? blockSize / frameSize : 0;
+  s->txRing = txRing;
+  s->txRingSize = txRingSize;
+  s->fdBig = fdBig;
+  s->txFrameSize = txFrameSize;
+  s->txFrameCount = hasTx ? txFrames : 0;
   if (napi_wrap(env, self, s, sock_finalize, NULL, &s->self) != napi_ok) {
+    if (fdBig >= 0) close(fdBig);
+    if (txRing) munmap(txRing, txRingSize);
     if (ring) munmap(ring, ringSize);
     close(fd);
     free(s);
@@ -719,6 +794,60 @@ static napi_value SockSetTx(napi_env env, napi_callback_info info) {
   return num(env, (double)n);
 }
 
+#define TX_DATA_OFF TPACKET_ALIGN(sizeof(struct tpacket2_hdr)) /* tp_hdrlen - sizeof(sockaddr_ll) */
+
+static int ring_flush(Sock *s) {
+  int r;
+  do r = (int)send(s->fd, NULL, 0, MSG_DONTWAIT);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? errno : 0;
+}
+
+// Transmit ring: each frame is copied into the next free ring frame and marked
+// SEND_REQUEST; one send() then hands them all to the kernel (no msghdr per frame). A frame
+// too large for a ring frame (a GSO super-frame) goes by sendmsg, after what is queued, so
+// order is kept. Returns the frames queued or sent; a full ring (frames still in flight)
+// stops early with lastErrno ENOBUFS.
+static uint32_t send_ring(Sock *s, uint32_t first, uint32_t count) {
+  uint32_t done = 0;
+  bool pending = false;
+  int err = 0;
+  for (uint32_t i = first; i < first + count; i++) {
+    uint32_t o = s->txOff[i], l = s->txLen[i];
+    if (l > s->txFrameSize - TX_DATA_OFF) {
+      if (pending) { int e = ring_flush(s); if (e && e != EAGAIN && e != ENOBUFS) { err = e; break; } pending = false; }
+      struct iovec iov = { s->txBuf + o, l };
+      struct msghdr mh;
+      memset(&mh, 0, sizeof mh);
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      ssize_t r;
+      do r = sendmsg(s->fdBig, &mh, MSG_DONTWAIT);
+      while (r < 0 && errno == EINTR);
+      if (r < 0) { err = errno; break; }
+      done++;
+      continue;
+    }
+    struct tpacket2_hdr *h = (struct tpacket2_hdr *)(s->txRing + (size_t)s->txCur * s->txFrameSize);
+    uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+    // Free once the kernel is done with it: AVAILABLE, possibly with timestamp bits, or WRONG_FORMAT.
+    if (st & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) { err = ENOBUFS; break; }
+    memcpy((uint8_t *)h + TX_DATA_OFF, s->txBuf + o, l);
+    h->tp_len = l;
+    __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+    if (++s->txCur == s->txFrameCount) s->txCur = 0;
+    pending = true;
+    done++;
+  }
+  if (pending) {
+    // EAGAIN/ENOBUFS: the frames stay queued in the ring and leave with the next send().
+    int e = ring_flush(s);
+    if (e && !err) err = e;
+  }
+  s->lastErrno = err;
+  return done;
+}
+
 // send(count, first?) → frames the kernel accepted, from entries [first, first+count)
 static napi_value SockSend(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -745,6 +874,7 @@ static napi_value SockSend(napi_env env, napi_callback_info info) {
     s->txIov[first + i].iov_base = s->txBuf + o;
     s->txIov[first + i].iov_len = l;
   }
+  if (s->txRing) return num(env, send_ring(s, first, count));
   int r;
   do r = sendmmsg(s->fd, s->txMsgs + first, count, MSG_DONTWAIT);
   while (r < 0 && errno == EINTR);

@@ -16,6 +16,8 @@ export interface IoOptions {
   readonly rx?: 'recvmmsg' | 'v2' | 'v3';
   /** PACKET_QDISC_BYPASS on every socket (sends skip the egress qdisc). */
   readonly qdiscBypass?: boolean;
+  /** Send through a TPACKET_V2 transmit ring (one send() per batch) instead of sendmmsg; not with rx 'v3'. */
+  readonly txRing?: boolean;
   /** Receive until the socket is empty, instead of stopping at the first partial batch. */
   readonly drainAll?: boolean;
   /** After the last frame, keep polling the ring this long (µs) before sleeping in epoll (ring paths only). */

@@ -567,8 +567,8 @@ export class Pipeline {
   // ───────────────────────────── helpers used by responder and xmit ─────────────────────────────
 
   /** Bumps a global counter by name (slow path only). */
-  count(name: GlobalCounter): void {
-    this.g[gIndex(name)]!++;
+  count(name: GlobalCounter, by = 1): void {
+    this.g[gIndex(name)]! += by;
   }
 
   /** Reserves a frame in the scratch area; -1 when full. */

@@ -28,6 +28,10 @@ export const GLOBAL_COUNTERS = [
   'nodest_expired', 'conn_reused', 'icmp_no_conn', 'icmp_relayed', 'icmp_rate_limited', 'vlan_cross_if',
   'arp_replies', 'echo_replies', 'nd_adverts', 'rsts_sent', 'unreach_sent', 'conns_created', 'conns_expired',
   'templates_created',
+  // I/O of the worker (worker.ts): wake-ups from epoll, receive calls that returned frames,
+  // frames the kernel dropped because the socket or ring was full (PACKET_STATISTICS), frames
+  // sendmmsg did not take after retries.
+  'wakeups', 'rx_batches', 'rx_kernel_drops', 'tx_short',
 ] as const;
 export type GlobalCounter = (typeof GLOBAL_COUNTERS)[number];
 

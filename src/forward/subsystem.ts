@@ -9,6 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { randomInt } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { Subsystem } from '../daemon/subsystem.js';
 import type { ChangeSet } from '../model/changes.js';
 import type { CoreVip, Model, VirtualServer } from '../model/types.js';
@@ -122,7 +123,7 @@ interface RealState {
 export const RING_DEFAULT = false;
 
 /** I/O defaults of the data plane, chosen with bench/forward.ts (docs/forwarding.md "Receive path"). */
-export const IO_DEFAULTS: Required<IoOptions> = { rx: 'recvmmsg', qdiscBypass: false, drainAll: false, spinUs: 0, hugePages: true };
+export const IO_DEFAULTS: Required<IoOptions> = { rx: 'v2', qdiscBypass: false, txRing: true, drainAll: false, spinUs: 0, hugePages: true };
 
 function resolveIo(deps: ForwardingDeps): Required<IoOptions> {
   const rx = deps.io?.rx ?? (deps.ring === undefined ? IO_DEFAULTS.rx : deps.ring ? 'v3' : 'recvmmsg');
@@ -492,7 +493,8 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
 
   private async startWorkers(model: Model): Promise<void> {
     this.ifaces = await this.computeInterfaces(model);
-    let workers = Math.max(1, Math.min(64, this.deps.workers ?? (model.global.forwardingWorkers || 1)));
+    // forwarding_workers 0 = one per CPU (ARCHITECTURE D5; docs/decisions/forwarding-workers.md).
+    let workers = Math.max(1, Math.min(64, this.deps.workers ?? (model.global.forwardingWorkers || availableParallelism())));
     let program: Uint32Array | null = null;
     if (workers > 1) {
       // A cBPF fanout program keeps each client's flows (both directions) and persistence

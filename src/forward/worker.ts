@@ -53,7 +53,6 @@ const txCount = new Int32Array(nIf);
 const ringRx: RxBatch[] = [];
 const ringBuf: Buffer[] = [];
 const t0 = performance.now();
-let sendShort = 0;
 
 function nowTick(): number {
   return Math.floor((performance.now() - t0) / init.tickMs) + 1;
@@ -77,6 +76,7 @@ function open(): void {
       rcvbufBytes: 16 << 20,
       sndbufBytes: 16 << 20,
       qdiscBypass: io.qdiscBypass,
+      txRing: io.txRing && io.rx !== 'v3' ? { frameCount: 1024 } : undefined,
       // Several workers: the model's cBPF program keeps a client's flows, both directions and
       // its persistence templates on one worker (fanout-program.ts); one group per interface.
       fanout: init.workers > 1 ? { group: (init.fanoutGroup + k) & 0xffff, mode: 'cbpf' } : undefined,
@@ -114,7 +114,7 @@ function flush(): void {
     let sent = 0;
     // sendmmsg may take part of a batch when the socket's queue is full: retry a few times.
     for (let tries = 0; tries < 4 && sent < n; tries++) sent += sockets[j]!.sendBatch(n - sent, sent);
-    if (sent < n) sendShort += n - sent;
+    if (sent < n) pl.count('tx_short', n - sent);
     txCount[j] = 0;
   }
 }
@@ -125,9 +125,11 @@ function drain(k: number): void {
   const s = sockets[k]!;
   const b = rx[k]!;
   const base = k * batch * SLOT;
+  pl.count('wakeups');
   for (let round = 0; round < 64; round++) {
     const n = s.recvBatch();
     if (n === 0) break;
+    pl.count('rx_batches');
     const now = nowTick();
     pl.resetScratch();
     const lengths = b.lengths;
@@ -159,6 +161,7 @@ function drainRing(k: number): void {
   const src = ringBuf[k]!;
   const base = k * batch * SLOT;
   let got = 0;
+  pl.count('wakeups');
   for (let round = 0; round < 64; round++) {
     let n = s.recvBatch();
     if (n === 0 && got > 0 && io.spinUs > 0) {
@@ -168,6 +171,7 @@ function drainRing(k: number): void {
       while (n === 0 && performance.now() < end) n = s.recvBatch();
     }
     if (n === 0) break;
+    pl.count('rx_batches');
     got += n;
     const now = nowTick();
     for (let first = 0; first < n; first += batch) {
@@ -270,7 +274,10 @@ try {
       const requests = pl.takeNeighbourRequests();
       if (requests.length) post({ type: 'neigh-request', index: init.index, requests });
     }
-    void sendShort;
+    for (const s of sockets) {
+      const st = s.stats();
+      if (st.drops) pl.count('rx_kernel_drops', st.drops);
+    }
   }, 100);
   post({ type: 'ready', index: init.index, ring: ringRxPath, vnet: sockets.every((s) => s.vnetHdr) });
 } catch (e) {

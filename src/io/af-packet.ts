@@ -74,6 +74,12 @@ export interface PacketSocketOptions {
   /** PACKET_QDISC_BYPASS: sends skip the interface's qdisc (no traffic shaping, no qdisc lock). */
   readonly qdiscBypass?: boolean;
   /**
+   * A TPACKET_V2 transmit ring (PACKET_TX_RING) behind sendBatch(): frames are copied into
+   * ring frames of `frameSize` bytes (default 2048) and one send() hands the batch over;
+   * larger frames (GSO super-frames) go by sendmsg in order. Needs `ring.version` 2 or no ring.
+   */
+  readonly txRing?: { readonly frameCount?: number; readonly frameSize?: number };
+  /**
    * PACKET_FANOUT group (FANOUT_FLAG_DEFRAG stays off). Mode 'cbpf': the group's classic BPF
    * program picks the member (set it with {@link PacketSocket.setFanoutProgram}).
    */
@@ -306,6 +312,7 @@ export function openPacketSocket(ifname: string, opts: PacketSocketOptions = {})
     rcvbuf: opts.rcvbufBytes,
     sndbuf: opts.sndbufBytes,
     qdiscBypass: opts.qdiscBypass,
+    txRing: opts.txRing ? { frameCount: opts.txRing.frameCount, frameSize: opts.txRing.frameSize } : undefined,
     fanout: opts.fanout ? { group: opts.fanout.group, mode: opts.fanout.mode, rollover: opts.fanout.rollover } : undefined,
     ring: opts.ring ? { version: opts.ring.version, blockSize: opts.ring.blockSize, blockCount: opts.ring.blockCount, retireMs: opts.ring.retireMs, frameSize: opts.ring.frameSize, frameCount: opts.ring.frameCount } : undefined,
   });

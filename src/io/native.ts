@@ -48,6 +48,7 @@ export interface NativeSocketOptions {
   rcvbuf?: number;
   sndbuf?: number;
   qdiscBypass?: boolean;
+  txRing?: { frameCount?: number; frameSize?: number };
   fanout?: { group: number; mode?: 'hash' | 'lb' | 'cpu' | 'rollover' | 'random' | 'qm' | 'cbpf'; rollover?: boolean };
   ring?: { version?: 2 | 3; blockSize?: number; blockCount?: number; retireMs?: number; frameSize?: number; frameCount?: number };
 }
