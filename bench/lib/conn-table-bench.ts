@@ -116,7 +116,7 @@ export function measureConnTable(entries: number, lookups = 2_000_000, huge = tr
   if (hits !== 2 * lookups + 200_000) throw new Error(`lookups missed: ${2 * lookups + 200_000 - hits}`);
   return {
     entries, bytesPerEntry: t.bytesPerEntry, tableBytes: t.lookupBytes, measuredBytesPerEntry: grown / entries, lookupNs, localNs, insertNs,
-    hugePages: alloc ? `${(hugeKb / 1024).toFixed(0)} MiB of ${(t.lookupBytes / 2 ** 20).toFixed(0)} MiB` : 'off (addon not built)',
+    hugePages: alloc ? `${(hugeKb / 1024).toFixed(0)} MiB of ${(t.lookupBytes / 2 ** 20).toFixed(0)} MiB` : huge ? 'off (addon not built)' : 'off',
   };
 }
 
@@ -146,5 +146,36 @@ export function memoryFloor(bytes: number, reads = 4_000_000, huge = true): numb
   go(reads);
   const ns = Number(process.hrtime.bigint() - t0) / reads;
   if (acc === 0x7fffffff) console.log(''); // keep acc alive
+  return ns;
+}
+
+/**
+ * The latency of one memory access over `bytes`: a chain of dependent random reads (each
+ * read's value is the next index, a random cycle through the array), so no two misses
+ * overlap. A lookup that needs k dependent accesses cannot beat k × this.
+ */
+export function memoryLatency(bytes: number, reads = 2_000_000, huge = true): number {
+  const alloc = huge ? hugeAlloc() : null;
+  const words = Math.max(1024, Math.floor(bytes / 4));
+  let size = 1;
+  while (size * 2 <= words) size *= 2;
+  const a = alloc ? new Uint32Array(alloc(size * 4)) : new Uint32Array(size);
+  // One random cycle over cache-line-spaced slots (16 words apart), Sattolo's shuffle.
+  const lines = size >>> 4;
+  const order = new Uint32Array(lines);
+  for (let i = 0; i < lines; i++) order[i] = i;
+  let x = 12345;
+  for (let i = lines - 1; i > 0; i--) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    const j = x % i;
+    const tmp = order[i]!; order[i] = order[j]!; order[j] = tmp;
+  }
+  for (let i = 0; i < lines; i++) a[order[i]! << 4] = order[(i + 1) % lines]! << 4;
+  let p = 0;
+  for (let i = 0; i < 100_000; i++) p = a[p]!;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < reads; i++) p = a[p]!;
+  const ns = Number(process.hrtime.bigint() - t0) / reads;
+  if (p === 0xffffffff) console.log('');
   return ns;
 }

@@ -519,8 +519,8 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     const fanoutGroup = randomInt(1, 0xff00);
     // Workers start one after the other: the kernel numbers a fanout group's members in join
     // order, and the program's `hash % members` must mean the same worker on every interface.
-    // Each worker's connection table gets an even share of conn_table_size.
-    const capacity = Math.max(1024, Math.ceil(model.global.connTableSize / workers));
+    // conn_table_size is per worker (docs/configuration.md).
+    const capacity = Math.max(1024, model.global.connTableSize);
     for (let i = 0; i < workers; i++) {
       const init: WorkerInit = {
         index: i, workers, ifaces: this.ifaces, capacity,
