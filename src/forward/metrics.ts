@@ -7,6 +7,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { LvsResult } from './subsystem.js';
 
+/** Global counters that count events, not frames (worker.ts). */
+const IO_EVENTS = new Set(['wakeups', 'rx_batches']);
+
 /**
  * Registers the forwarding series on `registry`; `getStats` is called once per scrape
  * (e.g. `() => forwarding.lvs()`). Returns a function that unregisters them.
@@ -89,7 +92,10 @@ export function registerForwardingMetrics(registry: Registry, getStats: () => Pr
     for (const v of s.services) for (const r of v.reals) if (!r.sorry) g.set({ service: v.key, real: r.key }, r.weight);
   });
   counter('lvsd_forward_frames_total', 'Frames seen by the forwarding core, by outcome or bad-packet reason', ['outcome'], (c, s) => {
-    for (const [k, v] of Object.entries(s.counters)) c.inc({ outcome: k }, v);
+    for (const [k, v] of Object.entries(s.counters)) if (!IO_EVENTS.has(k)) c.inc({ outcome: k }, v);
+  });
+  counter('lvsd_forward_io_events_total', 'Data-plane wake-ups from epoll and receive calls that returned frames (frames per wake-up = frames / wakeups)', ['event'], (c, s) => {
+    for (const k of IO_EVENTS) c.inc({ event: k }, s.counters[k] ?? 0);
   });
   return () => {
     for (const n of names) registry.removeSingleMetric(n);
