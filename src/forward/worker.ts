@@ -86,7 +86,9 @@ function open(): void {
     if (init.workers > 1 && init.fanoutProgram) s.setFanoutProgram(init.fanoutProgram);
     const base = k * batch * SLOT;
     if (ringRxPath) {
-      const rb = s.attachRx(undefined, io.rx === 'v2' ? 256 : 4096);
+      // V2: at most half the ring per call: the frames of a call stay the worker's until the
+      // next one, and the kernel drops what arrives at a frame still held.
+      const rb = s.attachRx(undefined, io.rx === 'v2' ? 128 : 4096);
       ringRx.push(rb);
       ringBuf.push(Buffer.from(rb.buf.buffer, rb.buf.byteOffset, rb.buf.byteLength));
     }
