@@ -75,7 +75,7 @@ after(async () => {
   await t.cleanup();
 });
 
-test('TPACKET_V2 ring: 3 000 frames through a 64-frame ring, in order; each call hands the previous call's frames back', { skip }, async () => {
+test('TPACKET_V2 ring: 3 000 frames through a 64-frame ring, in order; each call hands back what the previous one returned', { skip }, async () => {
   const rxs = sock(B, 'v1', { ring: { version: 2, frameSize: 4096, frameCount: 64 } });
   const rx = rxs.attachRx(undefined, 32);
   const txs = sock(A, 'v0', { protocol: 0 });
