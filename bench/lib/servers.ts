@@ -1,8 +1,9 @@
 /**
  * Real servers for the forwarding bench: one nginx (Debian `nginx-light`) per real-server
  * namespace, each with its own config, pid, logs and temp paths in the run's temp dir,
- * started in the foreground (`daemon off`) so the PID we hold is nginx's master, and ended
- * by that PID. nginx answers a 3-byte body per request from one worker process with no
+ * started in the foreground as a single process (`daemon off`, `master_process off`), so the
+ * PID we hold is the process that serves and ending it by PID leaves nothing behind (with a
+ * master, a SIGKILL on abnormal exit orphaned its workers). nginx answers a 3-byte body per request from one worker process with no
  * access log, so the servers are not what limits any variant (the previous bench's Node
  * servers were: lvsd ≈ direct access on keep-alive). When nginx is missing, the Node
  * fixture server is used and the report says so.
@@ -36,8 +37,7 @@ export function serverKind(want?: string): ServerKind {
 function nginxConf(dir: string, name: string, address: string, port: number): string {
   return [
     'daemon off;',
-    'master_process on;',
-    'worker_processes 1;',
+    'master_process off;',
     `pid ${dir}/nginx.pid;`,
     `error_log ${dir}/error.log warn;`,
     'worker_rlimit_nofile 16384;',
