@@ -116,8 +116,15 @@ export async function buildSubsystems(deps: { bus: EventBus; registry: CommandRe
     transport: new RawVrrpTransport(),
     registry: deps.registry,
   });
+  // script_user applies to every script that names no user of its own; it follows reloads.
+  const scriptUser: Subsystem = {
+    name: 'script-user',
+    start: async (m) => scripts.setDefaultUser(m.global.scriptUser),
+    apply: async (m) => scripts.setDefaultUser(m.global.scriptUser),
+    stop: async () => {},
+  };
   return {
-    subsystems: [forward, checks, bridge, vrrp],
+    subsystems: [scriptUser, forward, checks, bridge, vrrp],
     registerMetrics: (registry) => registerForwardingMetrics(registry, () => forward.lvs()),
     close: async () => {
       announce.close();

@@ -38,9 +38,14 @@ export function resolveUser(u: ScriptUser): { uid: number; gid: number } | null 
  * event loop: the promise settles when the child exits or its timeout kills it.
  */
 export class ChildScriptRunner implements ScriptPort {
-  private readonly defaultUser: ScriptUser | null;
+  private defaultUser: ScriptUser | null;
   constructor(defaultUser: ScriptUser | null = null) {
     this.defaultUser = defaultUser;
+  }
+
+  /** Sets the user scripts run as when they name none (`global_defs { script_user }`). */
+  setDefaultUser(user: ScriptUser | null): void {
+    this.defaultUser = user;
   }
 
   run(
