@@ -16,6 +16,7 @@
  *    with the sorry server that stands in.
  *  - `script.result` for every notify/quorum script run.
  */
+import { deepEqual } from '../lib/deep-equal.js';
 import type { EventBus } from '../events/bus.js';
 import type { CheckReason, VrrpState } from '../events/types.js';
 import type { Clock } from '../lib/clock.js';
@@ -79,21 +80,6 @@ function sameTarget(a: Checker, b: Checker): boolean {
   const { timing: _ta, ...ra } = a;
   const { timing: _tb, ...rb } = b;
   return deepEqual(ra, rb);
-}
-
-/** Structural equality of plain JSON-like data. */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a as object);
-  const kb = Object.keys(b as object);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
-    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
 }
 
 function hostPort(address: string, port: number): string {

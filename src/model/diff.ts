@@ -8,30 +8,10 @@
  * keeps its connections and its other real servers keep their checker state.
  */
 import type { ChangeSet, KeyedChanges } from './changes.js';
-import type { Model, VirtualServer } from './types.js';
+import { deepEqual } from '../lib/deep-equal.js';
 
-/** Structural equality of JSON-like values (what a Model is made of). */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
-    return typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b);
-  }
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    if (a.length !== bb.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], bb[i])) return false;
-    return true;
-  }
-  const ka = Object.keys(a as object);
-  const kb = Object.keys(b as object);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
-    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
-}
+export { deepEqual };
+import type { Model, VirtualServer } from './types.js';
 
 /** Keys added, removed and changed between two keyed records (order: the records' order). */
 export function diffKeyed<T>(prev: Readonly<Record<string, T>>, next: Readonly<Record<string, T>>, equal: (a: T, b: T) => boolean = deepEqual): KeyedChanges {

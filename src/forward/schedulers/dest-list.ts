@@ -14,7 +14,8 @@
  * additions. Every scheduler in this folder iterates `DestList.dests`, so "first in list
  * wins ties" means first in the kernel's list.
  */
-import type { Dest } from './types.js';
+import type { Dest, FlowKey, Scheduler } from './types.js';
+import type { SchedulerName } from '../../model/types.js';
 
 /** The kernel's list order of a service's dests, maintained across `update()` calls. */
 export class DestList {
@@ -49,3 +50,22 @@ export class DestList {
   }
 }
 
+
+/**
+ * Base of the schedulers whose only state is the dest list (lc, wlc, sed, nq, fo, ovf):
+ * `pick()` has no side effects, so `peek()` is `pick()`.
+ */
+export abstract class StatelessListScheduler implements Scheduler {
+  abstract readonly name: SchedulerName;
+  protected readonly list = new DestList();
+
+  update(dests: readonly Dest[]): void {
+    this.list.sync(dests);
+  }
+
+  peek(flow: FlowKey, nowMs: number): Dest | null {
+    return this.pick(flow, nowMs);
+  }
+
+  abstract pick(flow: FlowKey, nowMs: number): Dest | null;
+}

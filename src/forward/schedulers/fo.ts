@@ -5,21 +5,11 @@
  * strictly higher weight replaces the current choice, so the first in list order wins ties.
  * Connection counts are not looked at.
  */
-import { DestList } from './dest-list.js';
+import { StatelessListScheduler } from './dest-list.js';
 import type { Dest, FlowKey, Scheduler, SchedulerModule, SchedulerOptions } from './types.js';
 
-class WeightedFailover implements Scheduler {
+class WeightedFailover extends StatelessListScheduler {
   readonly name = 'fo' as const;
-  private readonly list = new DestList();
-
-  update(dests: readonly Dest[]): void {
-    this.list.sync(dests);
-  }
-
-  /** Stateless: the same as pick(). */
-  peek(flow: FlowKey, nowMs: number): Dest | null {
-    return this.pick(flow, nowMs);
-  }
 
   pick(_flow: FlowKey, _nowMs: number): Dest | null {
     const dests = this.list.dests;

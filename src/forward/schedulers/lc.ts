@@ -5,22 +5,12 @@
  * except that weight 0 is quiesced. Skips overloaded and weight-0 dests; the strictly
  * lowest cost wins, so on equal cost the first in list order wins.
  */
-import { DestList } from './dest-list.js';
+import { StatelessListScheduler } from './dest-list.js';
 import { connOverhead } from './dest-load.js';
 import type { Dest, FlowKey, Scheduler, SchedulerModule, SchedulerOptions } from './types.js';
 
-class LeastConnection implements Scheduler {
+class LeastConnection extends StatelessListScheduler {
   readonly name = 'lc' as const;
-  private readonly list = new DestList();
-
-  update(dests: readonly Dest[]): void {
-    this.list.sync(dests);
-  }
-
-  /** Stateless: the same as pick(). */
-  peek(flow: FlowKey, nowMs: number): Dest | null {
-    return this.pick(flow, nowMs);
-  }
 
   pick(_flow: FlowKey, _nowMs: number): Dest | null {
     const dests = this.list.dests;

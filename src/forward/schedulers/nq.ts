@@ -5,21 +5,11 @@
  * connection is returned at once. Otherwise it is sed: lowest (activeconns + 1) / weight by
  * cross-multiplication, the earlier dest staying on equal cost.
  */
-import { DestList } from './dest-list.js';
+import { StatelessListScheduler } from './dest-list.js';
 import type { Dest, FlowKey, Scheduler, SchedulerModule, SchedulerOptions } from './types.js';
 
-class NeverQueue implements Scheduler {
+class NeverQueue extends StatelessListScheduler {
   readonly name = 'nq' as const;
-  private readonly list = new DestList();
-
-  update(dests: readonly Dest[]): void {
-    this.list.sync(dests);
-  }
-
-  /** Stateless: the same as pick(). */
-  peek(flow: FlowKey, nowMs: number): Dest | null {
-    return this.pick(flow, nowMs);
-  }
 
   pick(_flow: FlowKey, _nowMs: number): Dest | null {
     const dests = this.list.dests;

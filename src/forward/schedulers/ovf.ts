@@ -8,21 +8,11 @@
  * preferred dest has more active connections than its weight, traffic overflows to the
  * next-highest weight.
  */
-import { DestList } from './dest-list.js';
+import { StatelessListScheduler } from './dest-list.js';
 import type { Dest, FlowKey, Scheduler, SchedulerModule, SchedulerOptions } from './types.js';
 
-class Overflow implements Scheduler {
+class Overflow extends StatelessListScheduler {
   readonly name = 'ovf' as const;
-  private readonly list = new DestList();
-
-  update(dests: readonly Dest[]): void {
-    this.list.sync(dests);
-  }
-
-  /** Stateless: the same as pick(). */
-  peek(flow: FlowKey, nowMs: number): Dest | null {
-    return this.pick(flow, nowMs);
-  }
 
   pick(_flow: FlowKey, _nowMs: number): Dest | null {
     const dests = this.list.dests;

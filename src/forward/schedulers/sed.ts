@@ -7,21 +7,11 @@
  * weight > 0 seeds the search; later dests are skipped only when overloaded. Equal cost:
  * the earlier dest stays.
  */
-import { DestList } from './dest-list.js';
+import { StatelessListScheduler } from './dest-list.js';
 import type { Dest, FlowKey, Scheduler, SchedulerModule, SchedulerOptions } from './types.js';
 
-class ShortestExpectedDelay implements Scheduler {
+class ShortestExpectedDelay extends StatelessListScheduler {
   readonly name = 'sed' as const;
-  private readonly list = new DestList();
-
-  update(dests: readonly Dest[]): void {
-    this.list.sync(dests);
-  }
-
-  /** Stateless: the same as pick(). */
-  peek(flow: FlowKey, nowMs: number): Dest | null {
-    return this.pick(flow, nowMs);
-  }
 
   pick(_flow: FlowKey, _nowMs: number): Dest | null {
     const dests = this.list.dests;

@@ -7,7 +7,7 @@
  * weight > 0 seeds the search; later dests are skipped only when overloaded (a weight-0
  * dest can never satisfy the strict inequality). Equal cost: the earlier dest stays.
  */
-import { DestList } from './dest-list.js';
+import { StatelessListScheduler } from './dest-list.js';
 import { connOverhead } from './dest-load.js';
 import type { Dest, FlowKey, Scheduler, SchedulerModule, SchedulerOptions } from './types.js';
 
@@ -40,18 +40,8 @@ export function weightedLeastConnection(dests: readonly Dest[]): Dest | null {
   return least;
 }
 
-class WeightedLeastConnection implements Scheduler {
+class WeightedLeastConnection extends StatelessListScheduler {
   readonly name = 'wlc' as const;
-  private readonly list = new DestList();
-
-  update(dests: readonly Dest[]): void {
-    this.list.sync(dests);
-  }
-
-  /** Stateless: the same as pick(). */
-  peek(flow: FlowKey, nowMs: number): Dest | null {
-    return this.pick(flow, nowMs);
-  }
 
   pick(_flow: FlowKey, _nowMs: number): Dest | null {
     return weightedLeastConnection(this.list.dests);
