@@ -21,7 +21,7 @@
  * Needs root. The machine is small and shared (2 vCPUs here): client, balancer and servers
  * compete for the same cores, so read ratios and the CPU split, not absolutes.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,7 @@ const TABLE = !process.argv.includes('--no-table');
 /** Client addresses the client host's connections leave from in turn (bench/lib/topology.ts). */
 const CLIENTS = Number(arg('clients', '8'));
 const BLAST = fileURLToPath(new URL('./lib/udp-blast.ts', import.meta.url));
+const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy', '/usr/local/sbin/haproxy'].some((p) => existsSync(p));
 
 interface HttpFigures { rps: number; p50Ms: number; p90Ms: number; p99Ms: number; errors: number; cpu: CpuReport; io?: IoFigures }
 interface UdpFigures { pps: number; cpu: CpuReport; io?: IoFigures }
@@ -164,7 +165,8 @@ function variants(): Variant[] {
   }
   if (VARIANTS.includes('direct')) out.push({ name: 'direct (routed, r1)', kind: 'direct', url: `http://${BENCH.reals[0]}:${BENCH.httpPort}/`, udpDst: BENCH.reals[0]! });
   if (VARIANTS.includes('nft')) out.push({ name: 'nftables DNAT', kind: 'nft', url: `http://${BENCH.nftVip}:${BENCH.httpPort}/`, udpDst: BENCH.nftVip });
-  if (VARIANTS.includes('haproxy')) out.push({ name: 'HAProxy (tcp)', kind: 'haproxy', url: `http://${BENCH.haVip}:${BENCH.httpPort}/`, udpDst: null });
+  if (VARIANTS.includes('haproxy') && !HAPROXY) console.error('haproxy is not installed: the HAProxy variant is skipped (apt-get install -y haproxy)');
+  if (VARIANTS.includes('haproxy') && HAPROXY) out.push({ name: 'HAProxy (tcp)', kind: 'haproxy', url: `http://${BENCH.haVip}:${BENCH.httpPort}/`, udpDst: null });
   return out;
 }
 

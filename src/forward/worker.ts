@@ -168,7 +168,7 @@ function drainRing(k: number): void {
     let n = s.recvBatch();
     if (n === 0 && got > 0 && io.spinUs > 0) {
       // Busy-poll: a reply usually follows within microseconds; catching it here saves an
-      // epoll sleep and wake-up (measured in docs/forwarding.md).
+      // epoll sleep and wake-up (tried: no gain on 2 shared vCPUs, docs/decisions/forwarding-receive-path.md).
       const end = performance.now() + io.spinUs / 1000;
       while (n === 0 && performance.now() < end) n = s.recvBatch();
     }
