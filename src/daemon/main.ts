@@ -18,6 +18,7 @@ import { diff, summarizeChanges } from '../model/diff.js';
 import { sdNotify } from '../io/sd-notify.js';
 import { Supervisor, StartupConfigError } from './supervisor.js';
 import { buildSubsystems } from './wiring.js';
+import { raiseMainThreadPriority, rtPriorityFromEnv } from './realtime.js';
 
 /** Options of a daemon run (from the command line). */
 export interface DaemonOptions {
@@ -55,6 +56,14 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   });
   process.on('unhandledRejection', (err) => {
     logger.error({ err: String(err) }, 'unhandled promise rejection');
+  });
+
+  // VRRP's thread first, before the worker threads exist (they start at normal priority).
+  const rt = await raiseMainThreadPriority(rtPriorityFromEnv());
+  bus.emit({
+    type: 'log', level: rt.ok ? 'info' : 'warn',
+    msg: rt.ok ? `main thread (VRRP): ${rt.detail}` : `main thread (VRRP) not made real-time, adverts may be late on saturated CPUs: ${rt.detail}`,
+    fields: { rt_ok: rt.ok },
   });
 
   const { subsystems, registerMetrics, close: closeWiring } = await buildSubsystems({ bus, registry });

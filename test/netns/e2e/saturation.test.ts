@@ -2,10 +2,14 @@
  * The data plane saturated for 60 s (wrk from the client through the VIP: keep-alive and
  * new-connection load at once) while the pair sends VRRPv3 adverts every 100 ms, so the
  * BACKUP declares the MASTER dead after only 361 ms of silence. No false failover: no
- * vrrp.transition on either director, the BACKUP never becomes MASTER, the MASTER kept
- * advertising (the forwarding core runs in worker threads; VRRP has the main thread to
- * itself). Reported: the MASTER's advert gaps as the switches saw them, the pauses an
- * unrelated process saw at the same time, each lvsd thread's CPU share.
+ * vrrp.transition on either director, the MASTER's adverts keep their pace (no gap near
+ * Master_Down_Interval on either segment) and the BACKUP receives them all.
+ *
+ * What makes this hold on a small machine: the forwarding core runs in worker threads (D5)
+ * and the main thread, where VRRP runs, is SCHED_RR (src/daemon/realtime.ts). With a
+ * SCHED_OTHER main thread the saturated CPUs delayed adverts by up to 718 ms and the BACKUP
+ * took over in 7 of 11 runs. Reported alongside: how long an ordinary process (a witness
+ * with a 10 ms timer) was kept waiting meanwhile, link drops, each lvsd thread's CPU share.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,10 +50,32 @@ function threadCpuMs(pid: number): Map<string, number> {
   return out;
 }
 
-function maxGap(ps: readonly CapturedPacket[]): number {
-  let m = 0;
-  for (let i = 1; i < ps.length; i++) m = Math.max(m, ps[i]!.t - ps[i - 1]!.t);
-  return Math.round(m);
+/** Adverts sent and received per instance, from `lvsadm --json vrrp`. */
+async function vrrpCounters(name: string): Promise<Record<string, { sent: number; received: number }>> {
+  const r = await pair.d(name).lvsadm(['--json', 'vrrp']);
+  const j = JSON.parse(r.stdout) as { instances: Array<{ name: string; counters: { advertsSent: number; advertsReceived: number } }> };
+  return Object.fromEntries(j.instances.map((i) => [i.name, { sent: i.counters.advertsSent, received: i.counters.advertsReceived }]));
+}
+
+/** Dropped packets per interface of a host (kernel link statistics). */
+async function linkDrops(host: string): Promise<Record<string, number>> {
+  const r = await pair.topo.exec(host, ['ip', '-s', '-j', 'link', 'show']);
+  const links = JSON.parse(r.stdout) as Array<{ ifname: string; stats64?: { rx: { dropped: number }; tx: { dropped: number } } }>;
+  return Object.fromEntries(links.filter((l) => l.stats64 && l.ifname !== 'lo').map((l) => [l.ifname, l.stats64!.rx.dropped + l.stats64!.tx.dropped]));
+}
+
+function delta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)]).filter(([, v]) => v !== 0));
+}
+
+/** Gaps between consecutive packets longer than minMs. */
+function gapsOver(ps: readonly CapturedPacket[], minMs: number): Array<{ fromMs: number; toMs: number; gapMs: number }> {
+  const out: Array<{ fromMs: number; toMs: number; gapMs: number }> = [];
+  for (let i = 1; i < ps.length; i++) {
+    const gap = ps[i]!.t - ps[i - 1]!.t;
+    if (gap > minMs) out.push({ fromMs: ps[i - 1]!.t, toMs: ps[i]!.t, gapMs: gap });
+  }
+  return out;
 }
 
 test(`${DURATION_S} s of saturating load with adverts every 100 ms: no false failover`, { skip, timeout: (DURATION_S + 60) * 1000 }, async (t) => {
@@ -64,14 +90,24 @@ test(`${DURATION_S} s of saturating load with adverts every 100 ms: no false fai
   const witness = new StallWitness(pair.topo, 'front');
   const pid = dir1.child!.pid!;
   const cpuBefore = threadCpuMs(pid);
+  const hosts = ['dir1', 'dir2', 'front', 'back'];
+  const dropsBefore = await Promise.all(hosts.map(linkDrops));
+  const countersBefore = { dir1: await vrrpCounters('dir1'), dir2: await vrrpCounters('dir2') };
   const startAt = Date.now();
   const keepAlive = await startLoad(pair.topo, { durationS: DURATION_S, connections: 64, newConnections: false, threads: 1 });
   const fresh = await startLoad(pair.topo, { durationS: DURATION_S, connections: 32, newConnections: true, threads: 1 });
   const [ka, nc] = await Promise.all([keepAlive.done(), fresh.done()]);
   const endAt = Date.now();
   const cpuAfter = threadCpuMs(pid);
-  const machineStalls = (await witness.stop())
-    .filter((x) => x.at >= startAt).sort((a, b) => b.lateMs - a.lateMs).slice(0, 3)
+  const dropsAfter = await Promise.all(hosts.map(linkDrops));
+  const countersAfter = { dir1: await vrrpCounters('dir1'), dir2: await vrrpCounters('dir2') };
+  const linkDropped = Object.fromEntries(hosts.map((h, i) => [h, delta(dropsBefore[i]!, dropsAfter[i]!)]));
+  const advertCounters = Object.fromEntries(['VI_FRONT', 'VI_BACK'].map((inst) => [inst, {
+    dir1Sent: countersAfter.dir1[inst]!.sent - countersBefore.dir1[inst]!.sent,
+    dir2Received: countersAfter.dir2[inst]!.received - countersBefore.dir2[inst]!.received,
+  }]));
+  const allStalls = (await witness.stop()).filter((x) => x.at >= startAt);
+  const machineStalls = [...allStalls].sort((a, b) => b.lateMs - a.lateMs).slice(0, 3)
     .map((x) => ({ atS: Math.round((x.at - startAt) / 100) / 10, lateMs: x.lateMs }));
   await sleep(300);
   // Adverts leaving dir1 towards the bridge: captured on the bridge port that leads to dir1
@@ -89,22 +125,24 @@ test(`${DURATION_S} s of saturating load with adverts every 100 ms: no false fai
     keepAlive: { tool: ka.tool, requests: ka.requests, rps: ka.requestsPerS, errors: ka.errors },
     newConnections: { tool: nc.tool, requests: nc.requests, rps: nc.requestsPerS, errors: nc.errors },
     adverts: { front: front.length, back: back.length, expected: Math.round(elapsedS * 10), worstGapsFront: worst(front), worstGapsBack: worst(back) },
-    machineStalls,
+    machineStalls, advertCounters, linkDropped,
     dir1ThreadCpuPercent: Object.fromEntries(threads.slice(0, 6)),
     hostLoadAverage: loadavg().map((x) => Math.round(x * 10) / 10), cpus: cpus().length,
   })}`);
 
-  const transitions = (name: string) => pair.d(name).events.filter((e) => e.event === 'vrrp.transition' && e.t >= startAt);
+  const transitions = (name: string) => pair.d(name).events.filter((e) => e.event === 'vrrp.transition' && e.t >= startAt).map((e) => e.msg);
   assert.deepEqual(transitions('dir1'), [], 'no VRRP transition on dir1');
   assert.deepEqual(transitions('dir2'), [], 'no VRRP transition on dir2');
   assert.equal(dir2.stateOf('VI_FRONT'), 'BACKUP');
   assert.equal(dir2.stateOf('VI_BACK'), 'BACKUP');
   assert.equal(dir1.stateOf('VI_FRONT'), 'MASTER');
   assert.ok(ka.requests + nc.requests > 50_000, `the load ran: ${ka.requests} + ${nc.requests} requests`);
-  assert.ok(front.length >= elapsedS * 10 * 0.9, `dir1 kept advertising on the front (${front.length} in ${elapsedS} s)`);
-  assert.ok(back.length >= elapsedS * 10 * 0.9, `dir1 kept advertising on the back (${back.length} in ${elapsedS} s)`);
-  // The advert gaps are reported, not asserted: on a shared machine the whole VM can pause
-  // (machineStalls shows it), and then the BACKUP's timers pause too — what matters is that
-  // it did not fail over, asserted above.
-  assert.ok(maxGap(front) > 0 && maxGap(back) > 0);
+  for (const inst of ['VI_FRONT', 'VI_BACK']) {
+    const c = advertCounters[inst]!;
+    assert.ok(c.dir1Sent >= elapsedS * 10 * 0.97, `dir1 sent its ${inst} adverts on time (${c.dir1Sent} in ${elapsedS} s)`);
+    assert.ok(c.dir2Received >= c.dir1Sent - 2, `dir2 received them (${c.dir2Received} of ${c.dir1Sent})`);
+  }
+  assert.ok(front.length >= elapsedS * 10 * 0.95 && back.length >= elapsedS * 10 * 0.95, `the switches saw them (${front.length}, ${back.length})`);
+  const worstGap = Math.max(...gapsOver(front, 0).map((g) => g.gapMs), ...gapsOver(back, 0).map((g) => g.gapMs));
+  assert.ok(worstGap < mdi, `the longest pause between adverts (${Math.round(worstGap)} ms) stays below Master_Down_Interval (${mdi} ms)`);
 });

@@ -26,7 +26,8 @@ export class StallWitness {
 
   constructor(topo: Topology, host: string) {
     this.topo = topo;
-    this.child = topo.spawn(host, [process.execPath, '-e', SCRIPT]);
+    // Its own session (so its own scheduler autogroup), as the lvsd daemons have.
+    this.child = topo.spawn(host, [process.execPath, '-e', SCRIPT], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.out = new LineReader(this.child.stdout);
   }
 
