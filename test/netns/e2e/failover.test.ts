@@ -66,8 +66,9 @@ async function failover(kind: 'sigkill' | 'crash', t: { diagnostic: (s: string) 
   await witness.stop();
   const mdi = pair.mdiMs('dir2');
   const backAfter = serviceBackAfterMs(records, killAt);
-  // A pause of the whole machine inside the window (seen by an unrelated process) delays
-  // every timer, the BACKUP's included: it is added to the bound and reported.
+  // The probing client and the real servers are ordinary processes: if ordinary processes
+  // were kept waiting inside the window (the witness measures it), the client's view is late
+  // by as much. That pause is added to the bound and reported (0 on a machine with CPU to spare).
   const machinePauseMs = witness.worstIn(killAt, killAt + mdi + 100);
   const run = longestFailedRun(records, killAt - 50);
   const afterTakeover = tally(records, took.t + 200);

@@ -1,10 +1,12 @@
 /**
- * A witness of the machine's own pauses: an unrelated process whose only job is a 10 ms
- * timer, reporting every time it fires more than 20 ms late. On a shared or overloaded
- * machine the whole VM (or every runnable process) can pause for hundreds of milliseconds;
- * a pause the witness saw at the same moment as a late advert or a late takeover is the
- * machine's, not lvsd's. Tests report it next to their measurements, and a timing bound
- * may add the pause the witness measured inside the window it checks.
+ * A witness of how long ordinary processes are kept waiting: an unrelated process whose only
+ * job is a 10 ms timer, reporting every time it fires more than 20 ms late. On a small,
+ * saturated or shared machine, normal-priority processes (the probing client, the real
+ * servers, the witness) can wait hundreds of milliseconds, even seconds, for a CPU, while
+ * lvsd's main thread runs real-time (docs/decisions/vrrp-realtime-priority.md). A client
+ * measurement taken during such a wait says more about the machine than about lvsd; tests
+ * report the witness's pauses next to their figures, and a client-side bound may add the
+ * pause the witness measured inside the window it checks.
  */
 import type { Topology } from '../../../../src/lab/topology.js';
 import { LineReader } from '../../../../src/lab/lines.js';
