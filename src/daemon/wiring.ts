@@ -7,7 +7,7 @@
  */
 import type { EventBus } from '../events/bus.js';
 import type { CommandRegistry } from '../control/registry.js';
-import { systemClock, type Clock } from '../lib/clock.js';
+import { ioFirstClock, systemClock, type Clock } from '../lib/clock.js';
 import type { Model } from '../model/types.js';
 import type { ChangeSet } from '../model/changes.js';
 import { RtNetlink } from '../io/netlink.js';
@@ -108,7 +108,8 @@ export async function buildSubsystems(deps: { bus: EventBus; registry: CommandRe
   const bridge = new HealthBridge(deps.bus, checks, forward);
   const vrrp = new VrrpSubsystem({
     bus: deps.bus,
-    clock,
+    // Adverts waiting in a socket are read before a due Master_Down timer acts (see ioFirstClock).
+    clock: deps.clock ?? ioFirstClock,
     netlink,
     announce,
     coreVips: forward,

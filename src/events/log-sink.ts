@@ -88,7 +88,8 @@ export function fieldsOf(ev: LvsdEvent): Record<string, unknown> {
 
 /** Creates the daemon's pino logger writing to dest (default stdout). */
 export function createLogger(opts: { format: LogFormat; level: Level; destination?: DestinationStream }): Logger {
-  const base = { level: opts.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
+  // No pid/hostname on every line: journald records the PID, and daemon.started carries it.
+  const base = { level: opts.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
   if (opts.format === 'pretty') {
     const stream = pretty({
       colorize: opts.destination ? false : process.stdout.isTTY,

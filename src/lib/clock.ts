@@ -69,3 +69,27 @@ export class ManualClock implements Clock {
     return this.pending.filter((p) => !p.cancelled).length;
   }
 }
+
+/**
+ * The real clock, but a due timer runs only after the event loop's next I/O poll
+ * (setTimeout, then setImmediate). libuv runs expired timers before it polls sockets, so
+ * after a stall (a starved CPU, a GC pause) a VRRP BACKUP's Master_Down timer would fire
+ * while the MASTER's adverts still wait unread in the socket buffer, and the BACKUP would
+ * take over from a live MASTER. With this clock the adverts are read first; the machine
+ * re-arms the timer, and cancel() stops the pending run. Costs at most one loop turn.
+ */
+export const ioFirstClock: Clock = {
+  now: () => performance.now(),
+  setTimer(delayMs, fn) {
+    let immediate: NodeJS.Immediate | null = null;
+    const t = setTimeout(() => {
+      immediate = setImmediate(fn);
+    }, Math.max(0, delayMs));
+    return {
+      cancel: () => {
+        clearTimeout(t);
+        if (immediate) clearImmediate(immediate);
+      },
+    };
+  },
+};
