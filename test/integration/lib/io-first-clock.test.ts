@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
-import { ioFirstClock, systemClock, type Clock } from '../../src/lib/clock.js';
+import { ioFirstClock, systemClock, type Clock } from '../../../src/lib/clock.js';
 
 /** Arms a 5 ms timer, makes data readable, stalls the loop 60 ms: which runs first? */
 async function order(clock: Clock): Promise<string[]> {
