@@ -76,6 +76,7 @@ export function fieldsOf(ev: LvsdEvent): Record<string, unknown> {
   const out: Record<string, unknown> = { event: ev.type };
   for (const [k, v] of Object.entries(ev)) {
     if (k === 'type') continue;
+    if (k === 'pid' && v === process.pid) continue; // every line carries the daemon's pid already
     if (ev.type === 'log' && (k === 'msg' || k === 'level')) continue;
     if (ev.type === 'log' && k === 'fields' && v && typeof v === 'object') {
       for (const [fk, fv] of Object.entries(v)) out[snake(fk)] = fv;
@@ -88,8 +89,7 @@ export function fieldsOf(ev: LvsdEvent): Record<string, unknown> {
 
 /** Creates the daemon's pino logger writing to dest (default stdout). */
 export function createLogger(opts: { format: LogFormat; level: Level; destination?: DestinationStream }): Logger {
-  // No pid/hostname on every line: journald records the PID, and daemon.started carries it.
-  const base = { level: opts.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  const base = { level: opts.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
   if (opts.format === 'pretty') {
     const stream = pretty({
       colorize: opts.destination ? false : process.stdout.isTTY,
