@@ -264,7 +264,7 @@ export class CheckSubsystem implements Subsystem {
     svc.quorumUp = initialQuorum(w, vs.quorum, vs.hysteresis);
     if (!svc.quorumUp) {
       svc.sorryActive = vs.sorryServer !== null;
-      this.emitQuorum(svc, w);
+      this.emitQuorum(svc, w, true);
       if (svc.sorryActive && vs.quorumDown) this.runScript('quorum_down', vs.quorumDown);
     }
     for (const rt of svc.reals.values()) for (const r of rt.runners.values()) this.startRunner(svc, r);
@@ -458,9 +458,10 @@ export class CheckSubsystem implements Subsystem {
     if (script) this.runScript(up ? 'quorum_up' : 'quorum_down', script);
   }
 
-  private emitQuorum(svc: ServiceRt, aliveWeight: number): void {
+  private emitQuorum(svc: ServiceRt, aliveWeight: number, initial = false): void {
     const ss = svc.vs.sorryServer;
     this.d.bus.emit({
+      ...(initial ? { initial: true } : {}),
       type: 'service.quorum',
       service: svc.vs.key,
       up: svc.quorumUp,

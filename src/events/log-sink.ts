@@ -29,7 +29,7 @@ export function levelOf(ev: LvsdEvent): Level {
     case 'vrrp.transition':
       return ev.to === 'FAULT' ? 'warn' : 'info';
     case 'service.quorum':
-      return ev.up ? 'info' : 'warn';
+      return ev.up || ev.initial ? 'info' : 'warn';
     case 'script.result':
       return ev.exitCode === 0 && !ev.timedOut ? 'debug' : 'warn';
     case 'check.result':
@@ -62,7 +62,9 @@ export function messageOf(ev: LvsdEvent): string {
     case 'real.up': return `${ev.service} real ${ev.real} UP (${ev.checker}: ${ev.reason})`;
     case 'real.down': return `${ev.service} real ${ev.real} DOWN (${ev.checker}: ${ev.detail.startsWith(ev.reason) ? ev.detail : `${ev.reason}${ev.detail ? ` ${ev.detail}` : ''}`})`;
     case 'real.weight': return `${ev.service} real ${ev.real} weight ${ev.from} -> ${ev.to} (${ev.reason})`;
-    case 'service.quorum': return `${ev.service} quorum ${ev.up ? 'gained' : 'lost'} (alive weight ${ev.aliveWeight}, quorum ${ev.quorum})`;
+    case 'service.quorum':
+      if (ev.initial && !ev.up) return `${ev.service} quorum not reached yet (alive weight ${ev.aliveWeight}, quorum ${ev.quorum}): waiting for the first checks`;
+      return `${ev.service} quorum ${ev.up ? 'gained' : 'lost'} (alive weight ${ev.aliveWeight}, quorum ${ev.quorum})`;
     case 'forward.started': return `forwarding core started: ${ev.workers} worker(s) on ${ev.interfaces.join(',')}`;
     case 'forward.stopped': return `forwarding core stopped: ${ev.reason}`;
     case 'forward.error': return `forwarding core error: ${ev.message}`;

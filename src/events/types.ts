@@ -89,6 +89,8 @@ export type LvsdEvent =
       quorum: number;
       hysteresis: number;
       sorryServer: string | null;
+      /** Set on the service's first evaluation (start or added by reload): a state, not a change. */
+      initial?: boolean;
     }
   | { type: 'forward.started'; workers: number; interfaces: string[]; ring: string }
   | { type: 'forward.stopped'; reason: string }

@@ -48,3 +48,17 @@ test('pretty format is for people', () => {
   bus.emit({ type: 'real.up', service: 'tcp:198.18.0.10:80', real: '198.18.1.1:80', checker: 'tcp#0', reason: 'ok', detail: '', latencyMs: 1 });
   assert.match(s.text.join('\n'), /INFO.*real 198\.18\.1\.1:80 UP/);
 });
+
+test('a service that starts below quorum is a state (info), a later loss is a warning', () => {
+  const s = sink();
+  const bus = new EventBus();
+  attachLogSink(bus, createLogger({ format: 'json', level: 'info', destination: s.stream }));
+  const base = { type: 'service.quorum' as const, service: 'tcp:198.18.0.10:80', up: false, aliveWeight: 0, quorum: 1, hysteresis: 0, sorryServer: null };
+  bus.emit({ ...base, initial: true });
+  bus.emit(base);
+  assert.equal(s.lines[0]!.level, 30);
+  assert.match(String(s.lines[0]!.msg), /not reached yet/);
+  assert.equal(s.lines[0]!.initial, true);
+  assert.equal(s.lines[1]!.level, 40);
+  assert.match(String(s.lines[1]!.msg), /quorum lost/);
+});
