@@ -119,15 +119,13 @@ interface RealState {
   weight: number | null;
 }
 
-/** Receive path by default (docs/forwarding.md "Receive path": measured with bench/forward.ts). */
-export const RING_DEFAULT = false;
-
 /** I/O defaults of the data plane, chosen with bench/forward.ts (docs/forwarding.md "Receive path"). */
 export const IO_DEFAULTS: Required<IoOptions> = { rx: 'v2', qdiscBypass: false, txRing: true, drainAll: false, spinUs: 0, hugePages: true };
 
 function resolveIo(deps: ForwardingDeps): Required<IoOptions> {
   const rx = deps.io?.rx ?? (deps.ring === undefined ? IO_DEFAULTS.rx : deps.ring ? 'v3' : 'recvmmsg');
-  return { ...IO_DEFAULTS, ...deps.io, rx };
+  const given = Object.fromEntries(Object.entries(deps.io ?? {}).filter(([, v]) => v !== undefined)) as IoOptions;
+  return { ...IO_DEFAULTS, ...given, rx };
 }
 
 const FWD_NAMES: Record<string, string> = { NAT: 'Masq', DR: 'Route', TUN: 'Tunnel', FNAT: 'FullNat' };
