@@ -538,10 +538,11 @@ function preemptFlag(invert: boolean) {
   };
 }
 
-function oldChecksum(w: Words): boolean | undefined {
+/** keepalived vrrp_parser.c vrrp_unicast_chksum_handler: bare = CHKSUM_COMPATIBILITY_CONFIG, `never` = _NEVER. */
+function oldChecksum(w: Words): 'old' | 'never' | undefined {
   if (!w.count(0, 1, '[never]')) return undefined;
-  if (w.length === 0) return true;
-  return oneOf(w, 0, ['never'] as const) === undefined ? undefined : false;
+  if (w.length === 0) return 'old';
+  return oneOf(w, 0, ['never'] as const) === undefined ? undefined : 'never';
 }
 
 function httpProtocol(w: Words): '1.0' | '1.1' | undefined {
@@ -845,8 +846,15 @@ const INSTANCE_BLOCK: BlockSpec = {
     skip_check_adv_addr: flagLeaf({ doc: 'Do not check the address list of adverts from the current MASTER.', def: 'vrrp_skip_check_adv_addr' }),
     strict_mode: flagLeaf({ doc: 'Strict RFC compliance (see vrrp_strict).', def: 'vrrp_strict' }),
     check_unicast_src: flagLeaf({ doc: 'Accept unicast adverts only from the listed peers.', def: 'vrrp_check_unicast_src' }),
-    old_unicast_checksum: leaf(oldChecksum, { syntax: '[never]', doc: 'VRRPv3: compute the checksum the pre-1.3.6 keepalived way (as VRRPv2 does); `never` turns that off.' }),
-    v3_checksum_as_v2: leaf(boolOrBare, { syntax: '[on|off]', canonical: 'old_unicast_checksum', doc: 'lvsd spelling of `old_unicast_checksum`.', ext: true }),
+    old_unicast_checksum: leaf(oldChecksum, {
+      syntax: '[never]',
+      doc: 'Unicast VRRPv3 over IPv4: sum the pseudo-header with the multicast group as destination, as keepalived up to 1.3.6 did. `never`: do not switch to that form when a peer sends it.',
+      def: 'the advert\'s own destination, switching to the old form when a unicast advert arrives in it',
+    }),
+    v3_checksum_as_v2: leaf(boolOrBare, {
+      syntax: '[on|off]', doc: 'VRRPv3 over IPv4: checksum without the pseudo-header, as VRRPv2 (for routers that read RFC 5798 so, e.g. Cisco; keepalived 2.2.8 and later).',
+      def: 'global v3_checksum_as_v2',
+    }),
     vrf: unsupported('VRF of a unicast instance without an interface.'),
     use_vmac_addr: unsupported('VMACs for VIPs on other interfaces.'),
     vmac_xmit_base: unsupported('Send adverts on the base interface of a VMAC.'),
@@ -861,8 +869,8 @@ const INSTANCE_BLOCK: BlockSpec = {
     garp_extra_if: unsupported('Periodic GARPs on other interfaces.'),
     vmac_garp_intvl: unsupported('Old name of garp_extra_if.', { deprecated: 'use `garp_extra_if`' }),
     down_timer_adverts: unsupported('Master down timer in adverts (RFC says 3).'),
-    lower_prio_no_advert: unsupported('Do not answer a lower-priority advert.'),
-    higher_prio_send_advert: unsupported('Send an advert before yielding to a higher priority.'),
+    lower_prio_no_advert: flagLeaf({ doc: 'A MASTER does not answer a lower-priority advert with its own (RFC behaviour); it still sends gratuitous ARPs (garp_lower_prio_repeat).', def: 'vrrp_lower_prio_no_advert; always on in strict mode' }),
+    higher_prio_send_advert: flagLeaf({ doc: 'A MASTER that hears a higher-priority advert sends one advert of its own before it becomes BACKUP.', def: 'vrrp_higher_prio_send_advert; always off in strict mode' }),
     promote_secondaries: unsupported('Set promote_secondaries on the interface.'),
     virtual_routes: unsupported('Routes moved with the MASTER state.'),
     virtual_rules: unsupported('Policy rules moved with the MASTER state.'),
@@ -924,8 +932,7 @@ const G_UNSUPPORTED = [
   'process_names', 'process_name', 'vrrp_process_name', 'checker_process_name', 'lvs_process_name', 'bfd_process_name',
   'startup_script', 'startup_script_timeout', 'shutdown_script', 'shutdown_script_timeout', 'max_auto_priority',
   'min_auto_priority_delay', 'dynamic_interfaces', 'default_interface', 'disable_local_igmp', 'lvs_flush', 'lvs_flush_on_stop',
-  'lvs_flush_onstop', 'lvs_sync_daemon', 'vrrp_down_timer_adverts', 'vrrp_garp_extra_if', 'vrrp_lower_prio_no_advert',
-  'vrrp_higher_prio_send_advert', 'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_ifindex',
+  'lvs_flush_onstop', 'lvs_sync_daemon', 'vrrp_down_timer_adverts', 'vrrp_garp_extra_if', 'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_ifindex',
   'nftables_counters', 'nftables_ipvs', 'nftables_ipvs_priority', 'nftables_ipvs_start_fwmark', 'vrrp_priority', 'vrrp_no_swap',
   'vrrp_rt_priority', 'vrrp_cpu_affinity', 'vrrp_rlimit_rttime', 'vrrp_rlimit_rtime', 'checker_priority', 'checker_no_swap',
   'checker_rt_priority', 'checker_cpu_affinity', 'checker_rlimit_rttime', 'checker_rlimit_rtime', 'bfd_priority', 'bfd_no_swap',
@@ -963,6 +970,9 @@ const GLOBAL_BLOCK: BlockSpec = {
     vrrp_skip_check_adv_addr: flagLeaf({ doc: 'Do not check the address list of adverts from the current MASTER.' }),
     vrrp_strict: flagLeaf({ doc: 'Strict RFC compliance: no authentication, no unicast, at least one VIP, ...' }),
     vrrp_version: leaf(versionParser, { syntax: '2|3', doc: 'Default VRRP version.', def: '2' }),
+    vrrp_lower_prio_no_advert: flagLeaf({ doc: 'Default of lower_prio_no_advert.', def: 'off (on in strict mode)' }),
+    vrrp_higher_prio_send_advert: flagLeaf({ doc: 'Default of higher_prio_send_advert.', def: 'off' }),
+    v3_checksum_as_v2: flagLeaf({ doc: 'Default of the instances\' v3_checksum_as_v2 (keepalived 2.2.8 and later).', def: 'off' }),
     vrrp_check_unicast_src: flagLeaf({ doc: 'Accept unicast adverts only from listed peers (default of check_unicast_src).' }),
     vrrp_mcast_group4: leaf(mcastGroup('ipv4'), { syntax: 'ADDRESS', doc: 'IPv4 multicast group of adverts.', def: '224.0.0.18' }),
     vrrp_mcast_group6: leaf(mcastGroup('ipv6'), { syntax: 'ADDRESS', doc: 'IPv6 multicast group of adverts.', def: 'ff02::12' }),

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventBus } from '../events/bus.js';
+import type { VrrpStatus } from '../vrrp/status.js';
 
 const STATE_VALUE = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3, STOP: 4 } as const;
 
@@ -62,4 +63,40 @@ export async function serveMetrics(registry: Registry, address: string, port: nu
     server.listen(port, address, () => { server.off('error', reject); resolve(); });
   });
   return server;
+}
+
+/**
+ * VRRP counters read from the subsystem's status at each scrape (the same numbers as
+ * `lvsadm vrrp`): adverts sent and received per instance, drops by reason per instance and,
+ * for drops found before an instance saw the packet (truncated, bad_ip_header,
+ * unknown_vrid), per socket. Returns the detach function.
+ */
+export function registerVrrpMetrics(registry: Registry, getStatus: () => VrrpStatus | null): () => void {
+  const names = [
+    'lvsd_vrrp_adverts_sent_total', 'lvsd_vrrp_adverts_received_total', 'lvsd_vrrp_packets_dropped_total', 'lvsd_vrrp_socket_packets_dropped_total',
+  ];
+  const counter = (name: string, help: string, labelNames: string[], fill: (c: Counter<string>, s: VrrpStatus) => void) =>
+    new Counter({
+      name, help, labelNames, registers: [registry],
+      collect() {
+        this.reset();
+        const s = getStatus();
+        if (s) fill(this, s);
+      },
+    });
+  counter(names[0]!, 'VRRP adverts sent (priority 0 included)', ['instance'], (c, s) => {
+    for (const i of s.instances) c.inc({ instance: i.name }, i.counters.advertsSent);
+  });
+  counter(names[1]!, 'VRRP adverts received and accepted', ['instance'], (c, s) => {
+    for (const i of s.instances) c.inc({ instance: i.name }, i.counters.advertsReceived);
+  });
+  counter(names[2]!, 'VRRP packets dropped by an instance, by reason', ['instance', 'reason'], (c, s) => {
+    for (const i of s.instances) for (const [reason, n] of Object.entries(i.counters.drops)) c.inc({ instance: i.name, reason }, n);
+  });
+  counter(names[3]!, 'VRRP packets dropped before reaching an instance, by socket and reason', ['family', 'interface', 'reason'], (c, s) => {
+    for (const ch of s.channels) for (const [reason, n] of Object.entries(ch.drops)) c.inc({ family: ch.family, interface: ch.interface, reason }, n);
+  });
+  return () => {
+    for (const n of names) registry.removeSingleMetric(n);
+  };
 }

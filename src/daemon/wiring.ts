@@ -20,6 +20,7 @@ import { registerForwardingMetrics } from '../forward/metrics.js';
 import type { Registry as PromRegistry } from 'prom-client';
 import { CheckSubsystem } from '../check/subsystem.js';
 import { VrrpSubsystem } from '../vrrp/manager.js';
+import { registerVrrpMetrics } from '../control/metrics.js';
 import type { Subsystem } from './subsystem.js';
 
 /** What the health bridge needs of each side (narrow, so it is testable with doubles). */
@@ -126,7 +127,10 @@ export async function buildSubsystems(deps: { bus: EventBus; registry: CommandRe
   };
   return {
     subsystems: [scriptUser, forward, checks, bridge, vrrp],
-    registerMetrics: (registry) => registerForwardingMetrics(registry, () => forward.lvs()),
+    registerMetrics: (registry) => {
+      const offs = [registerForwardingMetrics(registry, () => forward.lvs()), registerVrrpMetrics(registry, () => vrrp.status())];
+      return () => offs.forEach((f) => f());
+    },
     close: async () => {
       announce.close();
       await netlink.close();

@@ -56,7 +56,8 @@ export type LvsdEvent =
   | { type: 'vrrp.priority'; instance: string; from: number; to: number; reason: string }
   | { type: 'vrrp.tracker'; tracker: string; kind: 'script' | 'interface' | 'file'; up: boolean; detail: string }
   | { type: 'vrrp.sync_group'; group: string; to: VrrpState; reason: VrrpReason; trigger: string }
-  | { type: 'vrrp.packet_dropped'; instance: string | null; reason: string; source: string }
+  /** `instance` null: dropped before demultiplexing (then `interface` names the socket's). */
+  | { type: 'vrrp.packet_dropped'; instance: string | null; reason: string; source: string; interface?: string }
   | { type: 'vip.added'; address: string; dev: string; owner: 'core' | 'kernel'; instance: string | null }
   | { type: 'vip.removed'; address: string; dev: string; owner: 'core' | 'kernel'; instance: string | null }
   | {

@@ -18,7 +18,7 @@
  * raw-socket is garbage-collected and closed without a word (D2).
  */
 import { createRequire } from 'node:module';
-import { parseIPv4, parseIPv6 } from '../lib/ip.js';
+import { formatIPv6, parseIPv4, parseIPv6 } from '../lib/ip.js';
 import { allocRxBatch, META_PKTTYPE, META_STRIDE, openPacketSocket, PKT_OTHERHOST, type PacketSocket } from './af-packet.js';
 import { parseIPv4Packet, parseIPv6Packet, VRRP_PROTOCOL } from '../vrrp/packet.js';
 import type { ChannelInput, VrrpChannel, VrrpChannelSpec, VrrpTransport } from '../vrrp/transport.js';
@@ -161,9 +161,9 @@ class Ipv4Channel implements VrrpChannel {
       this.sock.close();
       throw e;
     }
-    this.sock.on('message', (buf) => {
+    this.sock.on('message', (buf, source) => {
       // raw-socket reuses its receive buffer: copy the (small) datagram before handing it up
-      onInput(parseIPv4Packet(Uint8Array.from(buf)));
+      onInput({ ...parseIPv4Packet(Uint8Array.from(buf)), source });
     });
     this.sock.on('error', (e) => onError(e));
   }
@@ -238,10 +238,8 @@ class Ipv6Channel implements VrrpChannel {
         for (let i = 0; i < n; i++) {
           if (batch.meta[i * META_STRIDE + META_PKTTYPE] === PKT_OTHERHOST) continue;
           const off = batch.offsets[i]!;
-          const len = batch.lengths[i]!;
-          // Ethernet header (14 bytes) then IPv6; next header at IPv6 byte 6
-          if (len < 14 + 40 || batch.buf[off + 14 + 6] !== VRRP_PROTOCOL) continue;
-          onInput(parseIPv6Packet(batch.buf.slice(off + 14, off + len)));
+          const input = ipv6FrameInput(batch.buf.subarray(off, off + batch.lengths[i]!));
+          if (input) onInput(input);
         }
       }
     });
@@ -280,6 +278,19 @@ class Ipv6Channel implements VrrpChannel {
     this.rx.close();
     this.flush.close();
   }
+}
+
+/**
+ * What one received IPv6 Ethernet frame means to VRRP: null when it is other IPv6 traffic
+ * (next header not 112: ND, MLD...), else the parsed packet or its drop reason. A frame too
+ * short to hold even the next-header byte is reported as truncated, as a raw IPv4 socket's
+ * short datagrams are. The bytes are copied (the receive ring is reused).
+ */
+export function ipv6FrameInput(frame: Uint8Array): ChannelInput | null {
+  // Ethernet header (14 bytes) then IPv6; next header at IPv6 byte 6
+  if (frame.length >= 14 + 7 && frame[14 + 6] !== VRRP_PROTOCOL) return null;
+  const ip = frame.slice(14);
+  return { ...parseIPv6Packet(ip), ...(ip.length >= 24 ? { source: formatIPv6(ip.subarray(8, 24)) } : {}) };
 }
 
 /** VRRP over raw sockets (IPv4) and raw + AF_PACKET sockets (IPv6). */

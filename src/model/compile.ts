@@ -91,6 +91,8 @@ class Compiler {
   readonly knownScripts = new Set<string>();
   readonly knownFiles = new Set<string>();
   readonly opts: CompileOptions;
+  /** global_defs defaults of instance settings (set by global()). */
+  instanceDefaults = { lowerPrioNoAdvert: false, higherPrioSendAdvert: false, v3ChecksumAsV2: false };
 
   constructor(src: SourceMapLike, opts: CompileOptions) {
     this.src = src;
@@ -154,6 +156,12 @@ class Compiler {
       gnaIntervalMs: val<number>(g, 'vrrp_gna_interval') ?? 0,
     };
     const t = val<VLvsTimeouts>(g, 'lvs_timeouts');
+    // global defaults of instance settings, resolved into each instance (not kept in GlobalDefs)
+    this.instanceDefaults = {
+      lowerPrioNoAdvert: val<boolean>(g, 'vrrp_lower_prio_no_advert') ?? false,
+      higherPrioSendAdvert: val<boolean>(g, 'vrrp_higher_prio_send_advert') ?? false,
+      v3ChecksumAsV2: val<boolean>(g, 'v3_checksum_as_v2') ?? false,
+    };
     return {
       routerId: val<string>(g, 'router_id') ?? this.opts.hostname,
       scriptUser: val<ScriptUser>(g, 'script_user') ?? null,
@@ -564,6 +572,23 @@ class Compiler {
       gnaIntervalMs: gi.gnaIntervalMs,
     };
 
+    // keepalived vrrp.c vrrp_complete_instance: strict mode forces lower_prio_no_advert on and
+    // higher_prio_send_advert off ("Strict mode requires no lower priority advert - resetting").
+    let lowerPrioNoAdvert = val<boolean>(b, 'lower_prio_no_advert');
+    const lpna = leafOf(b, 'lower_prio_no_advert');
+    if (lowerPrioNoAdvert === undefined) lowerPrioNoAdvert = strictMode || this.instanceDefaults.lowerPrioNoAdvert;
+    else if (strictMode && !lowerPrioNoAdvert) {
+      this.warn(CODES.W_ADJUSTED, lpna?.path ?? b.path, 'strict mode requires lower_prio_no_advert; set on, as keepalived does', 0);
+      lowerPrioNoAdvert = true;
+    }
+    let higherPrioSendAdvert = val<boolean>(b, 'higher_prio_send_advert');
+    const hpsa = leafOf(b, 'higher_prio_send_advert');
+    if (higherPrioSendAdvert === undefined) higherPrioSendAdvert = !strictMode && this.instanceDefaults.higherPrioSendAdvert;
+    else if (strictMode && higherPrioSendAdvert) {
+      this.warn(CODES.W_ADJUSTED, hpsa?.path ?? b.path, 'strict mode requires higher_prio_send_advert to be off; set off, as keepalived does', 0);
+      higherPrioSendAdvert = false;
+    }
+
     if (!ok || iface === undefined || vrid === undefined) return null;
     return {
       name, initialState, interface: iface, vrid, priority, advertIntervalMs, version, family, preempt, preemptDelayMs, auth,
@@ -577,7 +602,10 @@ class Compiler {
       dontTrackPrimary: val<boolean>(b, 'dont_track_primary') ?? false,
       skipCheckAdvAddr: val<boolean>(b, 'skip_check_adv_addr') ?? g.vrrpSkipCheckAdvAddr,
       strictMode,
-      v3ChecksumAsV2: val<boolean>(b, 'old_unicast_checksum') ?? false,
+      v3ChecksumAsV2: val<boolean>(b, 'v3_checksum_as_v2') ?? this.instanceDefaults.v3ChecksumAsV2,
+      unicastChecksum: val<'old' | 'never'>(b, 'old_unicast_checksum') ?? 'auto',
+      lowerPrioNoAdvert,
+      higherPrioSendAdvert,
       checkUnicastSrc: val<boolean>(b, 'check_unicast_src') ?? (anyTtl || g.vrrpCheckUnicastSrc),
       unicastPeerTtl,
       syncGroup,

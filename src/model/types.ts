@@ -216,7 +216,17 @@ export interface VrrpInstance {
   readonly dontTrackPrimary: boolean;
   readonly skipCheckAdvAddr: boolean;
   readonly strictMode: boolean;
+  /** `v3_checksum_as_v2`: VRRPv3 IPv4 checksum without the pseudo-header. */
   readonly v3ChecksumAsV2: boolean;
+  /**
+   * `old_unicast_checksum [never]`: pseudo-header destination of unicast v3 IPv4 adverts
+   * (`auto` when absent; see src/vrrp/packet.ts UnicastChecksumMode).
+   */
+  readonly unicastChecksum: 'auto' | 'never' | 'old';
+  /** `lower_prio_no_advert`: a MASTER does not answer a lower-priority advert with its own. */
+  readonly lowerPrioNoAdvert: boolean;
+  /** `higher_prio_send_advert`: a MASTER sends one advert before yielding to a higher priority. */
+  readonly higherPrioSendAdvert: boolean;
   readonly checkUnicastSrc: boolean;
   /** `unicast_peer ADDR [min_ttl N] [max_ttl N]`: TTL / hop-limit window per peer (0..255 when not given). */
   readonly unicastPeerTtl?: Readonly<Record<string, { readonly minTtl: number; readonly maxTtl: number }>>;

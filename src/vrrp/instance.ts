@@ -21,13 +21,15 @@ import {
 } from './machine.js';
 import type { Notifier } from './notify.js';
 import {
-  DROP_REASONS,
+  INSTANCE_DROP_REASONS,
   encodeAdvert,
   encodeIPv4Packet,
   validateAdvert,
   type AdvertExpectation,
+  type ChannelDropReason,
+  type InstanceDropReason,
   type ReceivedPacket,
-  type VrrpDropReason,
+  type UnicastChecksumMode,
 } from './packet.js';
 import type { VrrpChannel } from './transport.js';
 import { allVips, type VipOps } from './vips.js';
@@ -43,8 +45,8 @@ export interface VrrpCounters {
   sendErrors: number;
   garpSent: number;
   garpFailed: number;
-  /** Drops by reason. */
-  drops: Record<VrrpDropReason, number>;
+  /** Drops by reason (the reasons found before demultiplexing are counted per socket). */
+  drops: Record<InstanceDropReason, number>;
 }
 
 /** A fresh set of counters. */
@@ -52,7 +54,7 @@ export function newCounters(): VrrpCounters {
   return {
     advertsSent: 0, advertsReceived: 0, priorityZeroSent: 0, priorityZeroReceived: 0, becameMaster: 0, releasedMaster: 0,
     sendErrors: 0, garpSent: 0, garpFailed: 0,
-    drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<VrrpDropReason, number>,
+    drops: Object.fromEntries(INSTANCE_DROP_REASONS.map((r) => [r, 0])) as Record<InstanceDropReason, number>,
   };
 }
 
@@ -68,8 +70,9 @@ export function machineConfigOf(inst: VrrpInstance): MachineConfig {
     preempt: inst.preempt,
     preemptDelayMs: inst.preemptDelayMs,
     garp: inst.garp,
-    // keepalived: lower_prio_no_advert defaults to on in strict mode only
-    lowerPrioNoAdvert: inst.strictMode,
+    // resolved by the compiler as keepalived does (on under strict mode, else vrrp_lower_prio_no_advert)
+    lowerPrioNoAdvert: inst.lowerPrioNoAdvert,
+    higherPrioSendAdvert: inst.higherPrioSendAdvert,
   };
 }
 
@@ -99,6 +102,8 @@ export class InstanceRuntime {
   /** VIP operations run one after another; gratuitous ARPs wait for the VIPs they announce. */
   private vipChain: Promise<void> = Promise.resolve();
   private sendErrorLogged = false;
+  /** A unicast advert with an old-form checksum arrived while in `auto` mode (keepalived CHKSUM_COMPATIBILITY_AUTO). */
+  private oldChecksumSeen = false;
 
   constructor(inst: VrrpInstance, state: MachineState, mcastGroup: string, coreVips: Readonly<Record<string, CoreVip>>, deps: InstanceDeps) {
     this.inst = inst;
@@ -110,6 +115,12 @@ export class InstanceRuntime {
 
   get name(): string {
     return this.inst.name;
+  }
+
+  /** The unicast checksum form in force: the configured one, `old` once `auto` has switched. */
+  unicastChecksum(): UnicastChecksumMode {
+    const m = this.inst.unicastChecksum;
+    return m === 'auto' && this.oldChecksumSeen ? 'old' : m;
   }
 
   /** What adverts must look like to be accepted. */
@@ -126,22 +137,37 @@ export class InstanceRuntime {
       checkUnicastSrc: i.checkUnicastSrc,
       peerTtl: i.unicastPeerTtl,
       v3ChecksumAsV2: i.v3ChecksumAsV2,
+      unicastChecksum: this.unicastChecksum(),
       mcastGroup: this.mcastGroup,
     };
   }
 
-  /** Judges a received packet; returns the advert for the machine, or null when dropped (counted). */
-  receive(pkt: ReceivedPacket): AdvertInput | null {
+  /**
+   * Judges a received packet; returns the advert for the machine, null when dropped (counted
+   * here), or a socket-level reason for the caller to count (a payload that reached the
+   * wrong instance: the manager routes by VRID after checking the length, so not expected).
+   */
+  receive(pkt: ReceivedPacket): AdvertInput | ChannelDropReason | null {
     if (!acceptsAdverts(this.state)) {
       // keepalived ignores adverts in FAULT and INIT without a word (vrrp_dispatcher_read)
-      this.counters.drops.not_running++;
+      this.drop('not_running', pkt.src);
       return null;
     }
     const check = shouldCheckAddrList(this.state, pkt.src, this.inst.skipCheckAdvAddr);
     const v = validateAdvert(pkt, this.expectation(), check);
     if (!v.ok) {
-      this.drop(v.reason, pkt.src);
+      const r = v.reason;
+      if (r === 'truncated' || r === 'bad_ip_header' || r === 'unknown_vrid') return r;
+      this.drop(r, pkt.src);
       return null;
+    }
+    if (v.value.oldUnicastChecksum && !this.oldChecksumSeen) {
+      // keepalived vrrp_check_packet: "Setting unicast VRRPv3 checksum to old version"
+      this.oldChecksumSeen = true;
+      this.d.bus.emit({
+        type: 'log', level: 'info', msg: `(${this.name}) ${pkt.src} sums unicast VRRPv3 adverts the old way (multicast group as destination): using that form too`,
+        fields: { instance: this.name, source: pkt.src, unicastChecksum: 'old' },
+      });
     }
     this.counters.advertsReceived++;
     if (v.value.priority === 0) this.counters.priorityZeroReceived++;
@@ -149,7 +175,7 @@ export class InstanceRuntime {
   }
 
   /** Counts a drop and reports it (debug level in the log sink). */
-  drop(reason: VrrpDropReason, source: string): void {
+  drop(reason: InstanceDropReason, source: string): void {
     this.counters.drops[reason]++;
     this.d.bus.emit({ type: 'vrrp.packet_dropped', instance: this.name, reason, source });
   }
@@ -245,10 +271,12 @@ export class InstanceRuntime {
     }
     const dsts = i.unicastPeers.length > 0 ? i.unicastPeers : [this.mcastGroup];
     const addresses = i.vips.map((v) => v.address);
+    // keepalived vrrp_build_vrrp_v3: old unicast checksums put the multicast group in the pseudo-header
+    const pseudoDst = i.family === 'ipv4' && this.unicastChecksum() === 'old' ? this.mcastGroup : undefined;
     for (const dst of dsts) {
       const vrrp = encodeAdvert({
         version: i.version, family: i.family, vrid: i.vrid, priority, advertIntervalMs: i.advertIntervalMs, addresses,
-        password: i.auth?.password ?? null, src, dst, v3ChecksumAsV2: i.v3ChecksumAsV2,
+        password: i.auth?.password ?? null, src, dst, v3ChecksumAsV2: i.v3ChecksumAsV2, pseudoDst,
       });
       let pkt = vrrp;
       if (i.family === 'ipv4') {

@@ -62,6 +62,8 @@ export interface MachineConfig {
   readonly garp: GarpSettings;
   /** keepalived `lower_prio_no_advert` (on in strict mode): don't answer a lower-priority advert. */
   readonly lowerPrioNoAdvert: boolean;
+  /** keepalived `higher_prio_send_advert` (off in strict mode): send one advert before yielding to a higher priority. */
+  readonly higherPrioSendAdvert?: boolean;
 }
 
 /** What one tracker currently says about this instance. */
@@ -402,6 +404,12 @@ const onMasterAdvert: Handler<'advert'> = (s, i, _ctx, out) => {
     out.push({ kind: 'send_advert', priority: s.effectivePriority });
     out.push({ kind: 'arm', timer: 'adver', atMs: i.nowMs + c.advertIntervalMs });
     return s;
+  }
+  const higher = i.priority > s.effectivePriority || (i.priority === s.effectivePriority && cmp > 0);
+  if (higher && c.higherPrioSendAdvert) {
+    // keepalived vrrp_state_master_rx, higher_prio_send_advert: one advert at our priority before
+    // yielding, so a peer with garp_lower_prio_repeat re-announces the VIPs after a split brain
+    out.push({ kind: 'send_advert', priority: s.effectivePriority });
   }
   let n = s;
   if (i.priority === n.effectivePriority) {

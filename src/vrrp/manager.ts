@@ -19,7 +19,7 @@ import { InstanceRuntime, machineConfigOf } from './instance.js';
 import { initialMachineState, step, type MachineEffect, type MachineInput, type MachineState, type TimerName, type TrackerStatus } from './machine.js';
 import { Notifier, type NotifyFifoPort } from './notify.js';
 import { NodeNotifyFifo } from './notify-fifo.js';
-import { peekVrid, type ReceivedPacket } from './packet.js';
+import { CHANNEL_DROP_REASONS, peekVrid, VRRP_HEADER_LEN, type ChannelDropReason, type ReceivedPacket } from './packet.js';
 import type { VrrpChannelStatus, VrrpInstanceStatus, VrrpStatus, VrrpTrackerStatus } from './status.js';
 import { initialGroupState, startGroup, stepGroup, stopGroup, type GroupEffect, type SyncGroupState } from './sync-group.js';
 import { fileStatus, upDownStatus } from './track.js';
@@ -54,8 +54,11 @@ interface ChannelEntry {
   spec: VrrpChannelSpec;
   channel: VrrpChannel | null;
   byVrid: Map<number, InstanceRuntime>;
-  unknownVrid: number;
-  badPackets: number;
+  drops: Record<ChannelDropReason, number>;
+}
+
+function newChannelDrops(): Record<ChannelDropReason, number> {
+  return Object.fromEntries(CHANNEL_DROP_REASONS.map((r) => [r, 0])) as Record<ChannelDropReason, number>;
 }
 
 interface GroupEntry {
@@ -266,7 +269,7 @@ export class VrrpSubsystem implements Subsystem {
     }
     const channels: VrrpChannelStatus[] = [...this.channels.values()].map((c) => ({
       family: c.spec.family, interface: c.spec.ifname, multicastGroup: c.spec.multicastGroup, open: c.channel !== null,
-      instances: [...c.byVrid.values()].map((r) => r.name), unknownVrid: c.unknownVrid, badPackets: c.badPackets,
+      instances: [...c.byVrid.values()].map((r) => r.name), drops: { ...c.drops },
     }));
     return { instances, syncGroups: [...this.groups.values()].map((g) => ({ name: g.model.name, state: g.state.state, members: g.state.members })), channels };
   }
@@ -524,7 +527,7 @@ export class VrrpSubsystem implements Subsystem {
       const group = rts.some((r) => r.inst.unicastPeers.length === 0) ? (family === 'ipv4' ? model.global.vrrpMcastGroup4 : model.global.vrrpMcastGroup6) : null;
       let c = this.channels.get(k);
       if (!c) {
-        c = { spec: { family, ifname: first.inst.interface, ifindex: 0, multicastGroup: group }, channel: null, byVrid: new Map(), unknownVrid: 0, badPackets: 0 };
+        c = { spec: { family, ifname: first.inst.interface, ifindex: 0, multicastGroup: group }, channel: null, byVrid: new Map(), drops: newChannelDrops() };
         this.channels.set(k, c);
       }
       c.byVrid = new Map(rts.map((r) => [r.inst.vrid, r]));
@@ -572,19 +575,33 @@ export class VrrpSubsystem implements Subsystem {
   private channelInput(c: ChannelEntry, input: ChannelInput): void {
     if (!this.running) return;
     if (!input.ok) {
-      c.badPackets++;
+      // parseIPv4Packet / parseIPv6Packet only report truncated and bad_ip_header
+      this.channelDrop(c, input.reason === 'truncated' ? 'truncated' : 'bad_ip_header', input.source ?? 'unknown');
       return;
     }
     const pkt: ReceivedPacket = input.value;
+    if (pkt.payload.length < VRRP_HEADER_LEN) {
+      // no VRID to route it by (keepalived vrrp_dispatcher_read: "vrrp packet too short")
+      this.channelDrop(c, 'truncated', pkt.src);
+      return;
+    }
     const rt = c.byVrid.get(peekVrid(pkt.payload));
     if (!rt) {
-      c.unknownVrid++; // keepalived: "Unknown VRID ... ignoring" only with log_unknown_vrids
+      // keepalived: "Unknown VRID ... ignoring" only with log_unknown_vrids; counted and at debug here
+      this.channelDrop(c, 'unknown_vrid', pkt.src);
       return;
     }
     this.enqueue(() => {
       const advert = rt.receive(pkt);
-      if (advert) this.runStepNow(rt, { kind: 'advert', nowMs: this.d.clock.now(), ...advert });
+      if (typeof advert === 'string') this.channelDrop(c, advert, pkt.src);
+      else if (advert) this.runStepNow(rt, { kind: 'advert', nowMs: this.d.clock.now(), ...advert });
     });
+  }
+
+  /** Counts a drop found before any instance saw the packet, and reports it (debug level). */
+  private channelDrop(c: ChannelEntry, reason: ChannelDropReason, source: string): void {
+    c.drops[reason]++;
+    this.d.bus.emit({ type: 'vrrp.packet_dropped', instance: null, reason, source, interface: c.spec.ifname });
   }
 
   private configureNotifier(model: Model): void {

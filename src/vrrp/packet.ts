@@ -74,12 +74,23 @@ export type VrrpDropReason =
   /** Received while the instance ignores adverts (FAULT, INIT, STOP). */
   | 'not_running';
 
-/** Every drop reason, for counters and docs. */
-export const DROP_REASONS: readonly VrrpDropReason[] = [
-  'truncated', 'bad_ip_header', 'length', 'ip_length', 'ttl', 'version', 'type', 'unknown_vrid', 'checksum',
-  'auth_type_invalid', 'auth_type_mismatch', 'auth_failure', 'advert_interval', 'addr_count', 'addr_list',
-  'mcast_unicast_mismatch', 'unicast_src', 'not_running',
+/**
+ * Reasons found before a packet reaches an instance: its IP layer, a VRRP payload too short
+ * to name a VRID, or a VRID nobody configured. Counted per socket (interface and family).
+ */
+export type ChannelDropReason = 'truncated' | 'bad_ip_header' | 'unknown_vrid';
+/** Reasons found by the instance the packet's VRID names. Counted per instance. */
+export type InstanceDropReason = Exclude<VrrpDropReason, ChannelDropReason>;
+
+/** Drop reasons counted per socket. */
+export const CHANNEL_DROP_REASONS: readonly ChannelDropReason[] = ['truncated', 'bad_ip_header', 'unknown_vrid'];
+/** Drop reasons counted per instance. */
+export const INSTANCE_DROP_REASONS: readonly InstanceDropReason[] = [
+  'length', 'ip_length', 'ttl', 'version', 'type', 'checksum', 'auth_type_invalid', 'auth_type_mismatch', 'auth_failure',
+  'advert_interval', 'addr_count', 'addr_list', 'mcast_unicast_mismatch', 'unicast_src', 'not_running',
 ];
+/** Every drop reason, for docs and tests. */
+export const DROP_REASONS: readonly VrrpDropReason[] = [...CHANNEL_DROP_REASONS, ...INSTANCE_DROP_REASONS];
 
 /** A decoded advert (fields as on the wire, intervals converted to ms). */
 export interface Advert {
@@ -115,7 +126,29 @@ export interface AdvertSpec {
   readonly dst: string;
   /** keepalived `v3_checksum_as_v2`: v3 IPv4 checksum without the pseudo-header. */
   readonly v3ChecksumAsV2?: boolean;
+  /**
+   * Destination written into the v3 IPv4 pseudo-header when it is not `dst`: keepalived's
+   * old unicast checksum (`old_unicast_checksum`) sums unicast adverts with the multicast
+   * group there (vrrp.c vrrp_build_vrrp_v3, CHKSUM_COMPATIBILITY_MIN_COMPAT and above).
+   */
+  readonly pseudoDst?: string;
 }
+
+/**
+ * keepalived's unicast VRRPv3 IPv4 checksum compatibility (vrrp.h `chksum_compatibility_t`,
+ * keyword `old_unicast_checksum [never]`, built with OLD_CHKSUM_COMPAT as Debian's is):
+ * which destination the pseudo-header of a unicast advert carries. keepalived up to 1.3.6
+ * summed unicast adverts with the multicast group as destination.
+ * - `auto` (keyword absent, CHKSUM_COMPATIBILITY_NONE): the advert's own destination; a
+ *   unicast advert that only sums with the multicast group is accepted and switches the
+ *   instance to `old` for sending and receiving (vrrp_check_packet, "Setting unicast
+ *   VRRPv3 checksum to old version").
+ * - `never` (`old_unicast_checksum never`, CHKSUM_COMPATIBILITY_NEVER): the advert's own
+ *   destination, no fallback.
+ * - `old` (bare `old_unicast_checksum`, CHKSUM_COMPATIBILITY_CONFIG, and _AUTO after the
+ *   switch): the multicast group, for sending and for checking.
+ */
+export type UnicastChecksumMode = 'auto' | 'never' | 'old';
 
 // ───────────────────────────── checksums ─────────────────────────────
 
@@ -230,7 +263,7 @@ export function encodeAdvert(spec: AdvertSpec): Uint8Array {
   }
   if (spec.version === 2 && spec.family === 'ipv4' && spec.password) b.set(passwordBytes(spec.password), off);
   const pseudo = usesPseudo(spec.version, spec.family, spec.v3ChecksumAsV2 ?? false)
-    ? pseudoHeader(spec.family, spec.src, spec.dst, len)
+    ? pseudoHeader(spec.family, spec.src, spec.pseudoDst ?? spec.dst, len)
     : null;
   v.setUint16(6, internetChecksum(b, pseudo)); // RFC 5798 §5.2.8 / RFC 3768 §5.3.8
   return b;
@@ -399,8 +432,19 @@ export interface AdvertExpectation {
   /** `unicast_peer ADDR min_ttl N max_ttl N`: TTL window per peer, checked with `check_unicast_src`. */
   readonly peerTtl?: Readonly<Record<string, { readonly minTtl: number; readonly maxTtl: number }>>;
   readonly v3ChecksumAsV2: boolean;
-  /** Multicast group in use (for the unicast checksum fallback keepalived has). */
+  /** Unicast v3 IPv4 pseudo-header destination (see UnicastChecksumMode); default `auto`. */
+  readonly unicastChecksum?: UnicastChecksumMode;
+  /** Multicast group in use (the pseudo-header destination of old unicast checksums). */
   readonly mcastGroup: string;
+}
+
+/** An advert that passed every check. */
+export interface ValidAdvert extends Advert {
+  /**
+   * True when a unicast v3 advert was accepted only because it sums with the multicast group
+   * as destination while the instance is in `auto` mode: the caller switches to `old`.
+   */
+  readonly oldUnicastChecksum: boolean;
 }
 
 function isMulticast(family: Family, addr: string): boolean {
@@ -412,18 +456,23 @@ function isMulticast(family: Family, addr: string): boolean {
   return !!x && x[0] === 0xff;
 }
 
-function checksumOk(pkt: ReceivedPacket, version: number, exp: AdvertExpectation): boolean {
+/** 'ok', 'old' (accepted through the auto fallback) or 'bad'. */
+function checksumCheck(pkt: ReceivedPacket, version: number, exp: AdvertExpectation): 'ok' | 'old' | 'bad' {
   const payload = pkt.payload;
-  if (!usesPseudo(version, pkt.family, exp.v3ChecksumAsV2)) return internetChecksum(payload) === 0;
-  const p = pseudoHeader(pkt.family, pkt.src, pkt.dst, payload.length);
-  if (p && internetChecksum(payload, p) === 0) return true;
-  // keepalived accepts a unicast v3 advert summed with the multicast group as destination
-  // (its CHKSUM_COMPATIBILITY_AUTO for peers running pre-2.0.? releases), vrrp.c vrrp_check_packet.
-  if (pkt.family === 'ipv4' && exp.unicastPeers.length > 0 && pkt.dst !== exp.mcastGroup) {
+  if (!usesPseudo(version, pkt.family, exp.v3ChecksumAsV2)) return internetChecksum(payload) === 0 ? 'ok' : 'bad';
+  const mode = exp.unicastChecksum ?? 'auto';
+  // keepalived vrrp_check_packet: the pseudo-header destination is the packet's own unless the
+  // instance uses old unicast checksums (compat > CHKSUM_COMPATIBILITY_MIN_COMPAT), then the group.
+  const dst = pkt.family === 'ipv4' && mode === 'old' ? exp.mcastGroup : pkt.dst;
+  const p = pseudoHeader(pkt.family, pkt.src, dst, payload.length);
+  if (p && internetChecksum(payload, p) === 0) return 'ok';
+  // CHKSUM_COMPATIBILITY_NONE only: a unicast advert summed with the multicast group is a
+  // peer using old checksums; accept it and let the caller switch to them.
+  if (mode === 'auto' && pkt.family === 'ipv4' && exp.unicastPeers.length > 0 && pkt.dst !== exp.mcastGroup) {
     const q = pseudoHeader(pkt.family, pkt.src, exp.mcastGroup, payload.length);
-    if (q && internetChecksum(payload, q) === 0) return true;
+    if (q && internetChecksum(payload, q) === 0) return 'old';
   }
-  return false;
+  return 'bad';
 }
 
 /**
@@ -431,7 +480,7 @@ function checksumOk(pkt: ReceivedPacket, version: number, exp: AdvertExpectation
  * vrrp_check_packet) with RFC 5798 §7.1 / RFC 3768 §7.1 as the rules. `checkAddrList`
  * is false only when `skip_check_adv_addr` applies (same master as before).
  */
-export function validateAdvert(pkt: ReceivedPacket, exp: AdvertExpectation, checkAddrList: boolean): Decoded<Advert> {
+export function validateAdvert(pkt: ReceivedPacket, exp: AdvertExpectation, checkAddrList: boolean): Decoded<ValidAdvert> {
   const d = decodeAdvert(pkt.payload, pkt.family);
   if (!d.ok) return d;
   const a = d.value;
@@ -463,7 +512,8 @@ export function validateAdvert(pkt: ReceivedPacket, exp: AdvertExpectation, chec
     return drop('ip_length', `ip_tot_len mismatch against received length. ${pkt.ipTotalLength} and received ${pkt.receivedLength}`);
   }
   // RFC 5798 §7.1: MUST verify the checksum
-  if (!checksumOk(pkt, a.version, exp)) return drop('checksum', `Invalid VRRPv${a.version} checksum`);
+  const sum = checksumCheck(pkt, a.version, exp);
+  if (sum === 'bad') return drop('checksum', `Invalid VRRPv${a.version} checksum`);
   if (isMulticast(pkt.family, pkt.dst) === unicast) {
     return drop('mcast_unicast_mismatch', `Expected ${unicast ? 'un' : 'mult'}icast packet but received ${unicast ? 'mult' : 'un'}icast packet`);
   }
@@ -479,7 +529,7 @@ export function validateAdvert(pkt: ReceivedPacket, exp: AdvertExpectation, chec
       if (w && pkt.ttl !== null && (pkt.ttl < w.minTtl || pkt.ttl > w.maxTtl)) return drop('ttl', `TTL/HL ${pkt.ttl} not in range ${w.minTtl} - ${w.maxTtl}`);
     }
   }
-  return { ok: true, value: a };
+  return { ok: true, value: { ...a, oldUnicastChecksum: sum === 'old' } };
 }
 
 /** Compares two addresses of one family as unsigned numbers: <0, 0, >0 (RFC 5798 §6.4.3 tie-break). */

@@ -6,6 +6,7 @@
 import type { VrrpReason, VrrpState } from '../events/types.js';
 import type { VipOwner } from '../model/types.js';
 import type { VrrpCounters } from './instance.js';
+import type { ChannelDropReason } from './packet.js';
 
 /** One tracker as it applies to one instance. */
 export interface VrrpTrackerStatus {
@@ -67,10 +68,12 @@ export interface VrrpChannelStatus {
   readonly multicastGroup: string | null;
   readonly open: boolean;
   readonly instances: readonly string[];
-  /** Adverts for VRIDs not configured here (keepalived ignores them too). */
-  readonly unknownVrid: number;
-  /** Packets whose IP layer could not be parsed. */
-  readonly badPackets: number;
+  /**
+   * Packets dropped before they reached an instance: `truncated` (IP packet or VRRP header
+   * cut short), `bad_ip_header` (IP layer unparsable), `unknown_vrid` (no instance here has
+   * that VRID; keepalived ignores them too).
+   */
+  readonly drops: Readonly<Record<ChannelDropReason, number>>;
 }
 
 /** The whole `vrrp` command result. */

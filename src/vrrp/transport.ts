@@ -16,7 +16,10 @@ export interface VrrpChannelSpec {
 }
 
 /** What a channel hands up: a parsed packet, or why the IP layer could not be parsed. */
-export type ChannelInput = Decoded<ReceivedPacket>;
+export type ChannelInput = Decoded<ReceivedPacket> & {
+  /** Sender's address when the socket knows it (a packet that did not parse has no other). */
+  readonly source?: string;
+};
 
 /** An open channel. */
 export interface VrrpChannel {

@@ -70,7 +70,8 @@ export function formatVrrp(result: unknown): string {
   }
   for (const g of r.syncGroups) out.push(`sync group ${g.name}: ${g.state} (${g.members.join(', ')})`);
   for (const c of r.channels) {
-    out.push(`socket ${c.family} ${c.interface}${c.multicastGroup ? ` group ${c.multicastGroup}` : ''}: ${c.open ? 'open' : 'NOT OPEN'}, unknown VRID ${c.unknownVrid}, bad packets ${c.badPackets}`);
+    const drops = Object.entries(c.drops).filter(([, n]) => n > 0).map(([r, n]) => `${r}=${n}`);
+    out.push(`socket ${c.family} ${c.interface}${c.multicastGroup ? ` group ${c.multicastGroup}` : ''}: ${c.open ? 'open' : 'NOT OPEN'}; drops ${drops.length ? drops.join(' ') : 'none'}`);
   }
   return out.join('\n');
 }

@@ -304,7 +304,7 @@ test('bad packets are counted by reason, unknown VRIDs per socket; the vrrp comm
   assert.equal(drops.auth_failure, 1);
   assert.equal(drops.checksum, 1);
   assert.equal(drops.advert_interval, 1);
-  assert.equal(st.channels[0]!.unknownVrid, 1);
+  assert.equal(st.channels[0]!.drops.unknown_vrid, 1);
   assert.equal(stateOf(b, 'VI_1'), 'BACKUP', 'no bad packet moved B');
   // the control command
   const res = await b.registry.get('vrrp')!.handler({});

@@ -312,3 +312,71 @@ test('unicast_peer min_ttl/max_ttl: a TTL outside the window is a ttl drop (with
   assert.equal(reasonOf(pktOf(spec, { ttl: 255 }), exp), 'ok');
   assert.equal(reasonOf(pktOf(spec, { ttl: 64 }), exp), 'ttl');
 });
+
+// ───────────── the three VRRPv3 IPv4 checksum forms, byte for byte ─────────────
+// One unicast advert 198.18.10.1 → 198.18.10.2 (VRID 51, priority 100, 1 s, VIP 198.18.10.100);
+// expected checksums computed by hand (RFC 1071 over pseudo-header + message, see each line).
+
+const UNI: AdvertSpec = { version: 3, family: 'ipv4', vrid: 51, priority: 100, advertIntervalMs: 1000, addresses: ['198.18.10.100'], src: '198.18.10.1', dst: '198.18.10.2' };
+const UNI_EXP: AdvertExpectation = {
+  family: 'ipv4', version: 3, vrid: 51, advertIntervalMs: 1000, password: null, vips: ['198.18.10.100'], unicastPeers: ['198.18.10.1'],
+  checkUnicastSrc: true, v3ChecksumAsV2: false, mcastGroup: '224.0.0.18',
+};
+/** RFC 5798 §5.2.8: pseudo-header src 198.18.10.1, dst 198.18.10.2, proto 112, length 12. */
+const HEX_STANDARD = '313364010064f94bc6120a64';
+/** keepalived ≤ 1.3.6 / old_unicast_checksum: the same with dst 224.0.0.18. */
+const HEX_OLD = '313364010064e94dc6120a64';
+/** v3_checksum_as_v2: the message alone. */
+const HEX_AS_V2 = '31336401006499f0c6120a64';
+
+test('checksum forms: standard pseudo-header, old unicast (multicast group as destination) and as-v2 (none), byte for byte', () => {
+  assert.equal(hexOf(encodeAdvert(UNI)), HEX_STANDARD);
+  assert.equal(hexOf(encodeAdvert({ ...UNI, pseudoDst: '224.0.0.18' })), HEX_OLD);
+  assert.equal(hexOf(encodeAdvert({ ...UNI, v3ChecksumAsV2: true })), HEX_AS_V2);
+  // as-v2 ignores the pseudo-header destination; IPv6 and v2 are not affected by pseudoDst
+  assert.equal(hexOf(encodeAdvert({ ...UNI, v3ChecksumAsV2: true, pseudoDst: '224.0.0.18' })), HEX_AS_V2);
+  const v2 = { ...UNI, version: 2 as const };
+  assert.equal(hexOf(encodeAdvert({ ...v2, pseudoDst: '224.0.0.18' })), hexOf(encodeAdvert(v2)));
+});
+
+function uniPkt(hex: string, dst = '198.18.10.2'): ReceivedPacket {
+  return { family: 'ipv4', src: '198.18.10.1', dst, ttl: 255, payload: new Uint8Array(Buffer.from(hex, 'hex')) };
+}
+
+test('receiving, unicastChecksum auto (keyword absent): standard accepted; old accepted and flagged so the instance switches; as-v2 dropped', () => {
+  const std = validateAdvert(uniPkt(HEX_STANDARD), UNI_EXP, true);
+  assert.ok(std.ok);
+  assert.equal(std.value.oldUnicastChecksum, false);
+  const old = validateAdvert(uniPkt(HEX_OLD), UNI_EXP, true);
+  assert.ok(old.ok);
+  assert.equal(old.value.oldUnicastChecksum, true, 'keepalived: "Setting unicast VRRPv3 checksum to old version"');
+  assert.equal(reasonOf(uniPkt(HEX_AS_V2), UNI_EXP), 'checksum');
+  // sent to the group, the old form is the standard one: nothing to switch
+  const mcast = validateAdvert(uniPkt(HEX_OLD, '224.0.0.18'), { ...UNI_EXP, unicastPeers: [] }, true);
+  assert.ok(mcast.ok);
+  assert.equal(mcast.value.oldUnicastChecksum, false);
+});
+
+test('receiving, old_unicast_checksum: only the old form is accepted (keepalived checks with the group as destination)', () => {
+  const exp = { ...UNI_EXP, unicastChecksum: 'old' as const };
+  const old = validateAdvert(uniPkt(HEX_OLD), exp, true);
+  assert.ok(old.ok);
+  assert.equal(old.value.oldUnicastChecksum, false, 'already in the old form: no switch to report');
+  assert.equal(reasonOf(uniPkt(HEX_STANDARD), exp), 'checksum');
+  assert.equal(reasonOf(uniPkt(HEX_AS_V2), exp), 'checksum');
+});
+
+test('receiving, old_unicast_checksum never: only the standard form, no fallback', () => {
+  const exp = { ...UNI_EXP, unicastChecksum: 'never' as const };
+  assert.equal(reasonOf(uniPkt(HEX_STANDARD), exp), 'ok');
+  assert.equal(reasonOf(uniPkt(HEX_OLD), exp), 'checksum');
+});
+
+test('receiving, v3_checksum_as_v2: only the message-only sum, whatever the unicast mode', () => {
+  for (const unicastChecksum of ['auto', 'never', 'old'] as const) {
+    const exp = { ...UNI_EXP, v3ChecksumAsV2: true, unicastChecksum };
+    assert.equal(reasonOf(uniPkt(HEX_AS_V2), exp), 'ok', unicastChecksum);
+    assert.equal(reasonOf(uniPkt(HEX_STANDARD), exp), 'checksum', unicastChecksum);
+    assert.equal(reasonOf(uniPkt(HEX_OLD), exp), 'checksum', unicastChecksum);
+  }
+});

@@ -42,7 +42,7 @@ export function instance(name: string, over: Partial<VrrpInstance> = {}): VrrpIn
     name, initialState: 'BACKUP', interface: 'eth0', vrid: 51, priority: 100, advertIntervalMs: 1000, version: 2, family: 'ipv4',
     preempt: true, preemptDelayMs: 0, auth: null, unicastSrcIp: null, unicastPeers: [], mcastSrcIp: null,
     vips: [vip('198.18.0.100/24')], excludedVips: [], trackInterfaces: [], trackScripts: [], trackFiles: [], notify: NO_NOTIFY,
-    garp: GARP_DEFAULTS, useVmac: null, dontTrackPrimary: false, skipCheckAdvAddr: false, strictMode: false, v3ChecksumAsV2: false,
+    garp: GARP_DEFAULTS, useVmac: null, dontTrackPrimary: false, skipCheckAdvAddr: false, strictMode: false, v3ChecksumAsV2: false, unicastChecksum: 'auto', lowerPrioNoAdvert: false, higherPrioSendAdvert: false,
     checkUnicastSrc: false, syncGroup: null, ...over,
   };
 }
