@@ -13,14 +13,12 @@ export type VrrpReason =
   | 'priority_owner'
   | 'master_down_timer'
   | 'higher_priority_advert'
-  | 'lower_priority_advert'
   | 'priority_zero'
   | 'preempt'
   | 'tracker'
   | 'tracker_recovered'
   | 'sync_group'
-  | 'shutdown'
-  | 'config';
+  | 'shutdown';
 
 /** A check outcome reason code (`ok` when the check passed). */
 export type CheckReason =

@@ -9,7 +9,7 @@ import { ManualClock } from '../../../src/lib/clock.js';
 import { MemoryWire } from '../../../src/vrrp/memory-transport.js';
 import { encodeAdvert, encodeIPv4Packet } from '../../../src/vrrp/packet.js';
 import { formatVrrp } from '../../../src/cli/format/vrrp.js';
-import { cmd, instance, model, script, syncGroup, trackFile, vip } from './lib/fixtures.js';
+import { NO_NOTIFY, cmd, instance, model, script, syncGroup, trackFile, vip } from './lib/fixtures.js';
 import { director, run, stateOf } from './lib/director.js';
 import type { ChangeSet } from '../../../src/model/changes.js';
 import type { VrrpInstance } from '../../../src/model/types.js';
@@ -349,4 +349,27 @@ test('VRRPv3 over IPv6 between two directors, and unicast peers over IPv4', asyn
     await a.sub.stop('t');
     await b.sub.stop('t');
   }
+});
+
+test('sync group stop: members say STOP, then the group does (its notify_stop, the generic notify GROUP ... STOP 0, the FIFO line), as keepalived 2.2.7 does', async () => {
+  // Observed with Debian's keepalived 2.2.7 (vrrp_notify.c notify_shutdown): on SIGTERM it runs the
+  // member's `notify ... INSTANCE VI_1 STOP 100`, the group's notify_stop, `notify ... GROUP G1 STOP 0`
+  // and writes `INSTANCE "VI_1" STOP 100` then `GROUP "G1" STOP 0` to the FIFO, whatever the man
+  // page's "stop only applies to instances" says.
+  const clock = new ManualClock(0);
+  const wire = new MemoryWire(clock);
+  const a = await director('A', A_ADDR, wire, clock);
+  const m = model({
+    instances: [instance('VI_1', { priority: 150, syncGroup: 'G', notify: { ...NO_NOTIFY, generic: cmd('/i/notify') } })],
+    syncGroups: [syncGroup('G', ['VI_1'], { notify: { ...NO_NOTIFY, stop: cmd('/g/stop'), generic: cmd('/g/notify') } })],
+    global: { vrrpNotifyFifo: '/run/vrrp.fifo' },
+  });
+  await a.sub.start(m);
+  await run(clock, 5000);
+  assert.equal(stateOf(a, 'VI_1'), 'MASTER');
+  const calls = a.scripts.calls.length;
+  const lines = a.fifo.lines.length;
+  await a.sub.stop('t');
+  assert.deepEqual(a.scripts.calls.slice(calls).map((c) => c.argv.join(' ')), ['/i/notify INSTANCE VI_1 STOP 150', '/g/stop', '/g/notify GROUP G STOP 0']);
+  assert.deepEqual(a.fifo.lines.slice(lines).map((l) => l.line), ['INSTANCE "VI_1" STOP 150\n', 'GROUP "G" STOP 0\n']);
 });

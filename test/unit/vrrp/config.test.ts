@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigText, type LoadResult } from '../../../src/config/load.js';
+import { machineConfigOf } from '../../../src/vrrp/instance.js';
 
 function load(text: string): LoadResult {
   return loadConfigText(text, 'c.conf', 'keepalived', { hostname: 'h', configId: 'h' });
@@ -48,4 +49,11 @@ test('strict mode forces lower_prio_no_advert on and higher_prio_send_advert off
   assert.deepEqual([b.lowerPrioNoAdvert, b.higherPrioSendAdvert], [true, false], 'defaults under strict mode: on, and off whatever the global says');
   const w = r.warnings.filter((x) => /strict mode requires/.test(x.message));
   assert.deepEqual(w.map((x) => `${x.pos?.line}:${x.pos?.col} ${x.code}`), ['9:26 WARN_CONFIG_ADJUSTED', '10:29 WARN_CONFIG_ADJUSTED']);
+});
+
+test('the machine gets lower_prio_no_advert and higher_prio_send_advert from the model (not from strict mode alone)', () => {
+  const m = ok(load('global_defs {\n    vrrp_lower_prio_no_advert\n}\n' + inst('    higher_prio_send_advert', 'A', 1))).model;
+  const c = machineConfigOf(m.instances.A!);
+  assert.equal(m.instances.A!.strictMode, false);
+  assert.deepEqual([c.lowerPrioNoAdvert, c.higherPrioSendAdvert], [true, true]);
 });
