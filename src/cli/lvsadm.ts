@@ -14,7 +14,7 @@ commands:
   status                         daemon status
   reload                         reload the config file (a bad file is rejected, the running config kept)
   config                         the running config as lvsd understood it (JSON)
-  vrrp                           VRRP instances: state, priorities, master, VIPs, counters
+  vrrp [INSTANCE]                VRRP instances (or one): state, priorities, master, VIPs, counters
   checks                         real servers' health: state, last result, reason, latency
   -L|-l|--list [-n] [--stats|--rate|--timeout|-c|--connection] [--exact]
                                  virtual services, as ipvsadm lists them
@@ -97,10 +97,13 @@ export function parseLvsadmArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     case '-h':
     case '--help':
       return { control, json, cmd: 'help', args: {}, view: 'help' };
+    case 'vrrp':
+      // `lvsadm vrrp [INSTANCE]`: the daemon answers ERR_VRRP_NO_INSTANCE for a name it does not run
+      if (args.length > 1) throw new UsageError('usage: lvsadm vrrp [INSTANCE]');
+      return { control, json, cmd, args: args.length ? { instance: args[0] } : {}, view: cmd };
     case 'status':
     case 'reload':
     case 'config':
-    case 'vrrp':
     case 'checks':
     case 'watch':
       if (args.length) throw new UsageError(`${cmd} takes no arguments`);
