@@ -2,8 +2,9 @@
  * Builds the subsystems with their real adapters and connects them:
  *   VRRP ──claim/release──▶ forwarding core (CoreVipPort, D4)
  *   health checks ──real.up/down/weight, service.quorum──▶ forwarding core (weights, sorry server)
- * Start order: forwarding (ready to answer before anything is claimed), checks, the health
- * bridge (the core learns the first health before traffic), VRRP (claims VIPs last).
+ * Start order: stale VIP cleanup (D4: a predecessor's kernel VIPs go first), forwarding
+ * (ready to answer before anything is claimed), checks, the health bridge (the core learns
+ * the first health before traffic), VRRP (claims VIPs last).
  */
 import type { EventBus } from '../events/bus.js';
 import type { CommandRegistry } from '../control/registry.js';
@@ -125,8 +126,19 @@ export async function buildSubsystems(deps: { bus: EventBus; registry: CommandRe
     apply: async (m) => scripts.setDefaultUser(m.global.scriptUser),
     stop: async () => {},
   };
+  // ARCHITECTURE D4: what a crashed predecessor (or keepalived, during a migration) left as
+  // kernel addresses goes first, before the forwarding core claims anything; reloads clean up
+  // for new instances in VrrpSubsystem.apply.
+  const staleVips: Subsystem = {
+    name: 'stale-vips',
+    start: async (m) => {
+      await vrrp.removeStaleVips(m);
+    },
+    apply: async () => {},
+    stop: async () => {},
+  };
   return {
-    subsystems: [scriptUser, forward, checks, bridge, vrrp],
+    subsystems: [scriptUser, staleVips, forward, checks, bridge, vrrp],
     registerMetrics: (registry) => {
       const offs = [registerForwardingMetrics(registry, () => forward.lvs()), registerVrrpMetrics(registry, () => vrrp.status())];
       return () => offs.forEach((f) => f());

@@ -7,12 +7,15 @@ const OUTPUT_LIMIT = 4096;
 /** Grace between SIGTERM and SIGKILL for a script that overran its timeout. */
 const KILL_GRACE_MS = 1000;
 
+/** Reads a whole text file, or throws (the lookup treats a throw as "no such user"). */
+export type ReadText = (file: string) => string;
+
 /** Looks a user (and optional group) up in /etc/passwd and /etc/group; null when unknown. */
-export function resolveUser(u: ScriptUser): { uid: number; gid: number } | null {
+export function resolveUser(u: ScriptUser, read: ReadText = (f) => readFileSync(f, 'utf8')): { uid: number; gid: number } | null {
   const field = (file: string, name: string): string[] | null => {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = read(file);
     } catch {
       return null;
     }
@@ -34,18 +37,44 @@ export function resolveUser(u: ScriptUser): { uid: number; gid: number } | null 
 }
 
 /**
+ * resolveUser once per user and group, until clear(): scripts run every few seconds and the
+ * passwd/group files are read synchronously, so they are read again only when the config is
+ * (re)loaded (ChildScriptRunner.setDefaultUser is called at start and on every reload).
+ */
+export class UserCache {
+  private readonly cache = new Map<string, { uid: number; gid: number } | null>();
+  private readonly read: ReadText | undefined;
+  constructor(read?: ReadText) {
+    this.read = read;
+  }
+  resolve(u: ScriptUser): { uid: number; gid: number } | null {
+    const key = `${u.user}\u0000${u.group ?? ''}`;
+    if (this.cache.has(key)) return this.cache.get(key)!;
+    const ids = resolveUser(u, this.read);
+    this.cache.set(key, ids);
+    return ids;
+  }
+  clear(): void {
+    this.cache.clear();
+  }
+}
+
+/**
  * Runs scripts as child processes (no shell, as keepalived execs them), never blocking the
  * event loop: the promise settles when the child exits or its timeout kills it.
  */
 export class ChildScriptRunner implements ScriptPort {
   private defaultUser: ScriptUser | null;
-  constructor(defaultUser: ScriptUser | null = null) {
+  private readonly users: UserCache;
+  constructor(defaultUser: ScriptUser | null = null, users: UserCache = new UserCache()) {
     this.defaultUser = defaultUser;
+    this.users = users;
   }
 
-  /** Sets the user scripts run as when they name none (`global_defs { script_user }`). */
+  /** Sets the user scripts run as when they name none (`global_defs { script_user }`); a (re)load also forgets the cached user ids. */
   setDefaultUser(user: ScriptUser | null): void {
     this.defaultUser = user;
+    this.users.clear();
   }
 
   run(
@@ -54,7 +83,7 @@ export class ChildScriptRunner implements ScriptPort {
   ): Promise<ScriptResult> {
     const started = performance.now();
     const user = opts.user ?? this.defaultUser;
-    const ids = user ? resolveUser(user) : null;
+    const ids = user ? this.users.resolve(user) : null;
     const fail = (spawnError: string): Promise<ScriptResult> =>
       Promise.resolve({ exitCode: null, signal: null, timedOut: false, durationMs: 0, output: '', spawnError });
     if (user && !ids) return fail(`unknown user ${user.user}${user.group ? `:${user.group}` : ''}`);

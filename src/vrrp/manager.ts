@@ -25,7 +25,7 @@ import { initialGroupState, startGroup, stepGroup, stopGroup, type GroupEffect, 
 import { fileStatus, upDownStatus } from './track.js';
 import { TrackerHub } from './trackers.js';
 import type { ChannelInput, VrrpChannel, VrrpChannelSpec, VrrpTransport } from './transport.js';
-import { allVips, diffVips, VipOps } from './vips.js';
+import { allVips, diffVips, VipOps, vipKey } from './vips.js';
 
 /** What the VRRP subsystem needs; the daemon's composition root passes the real adapters. */
 export interface VrrpSubsystemDeps {
@@ -93,6 +93,8 @@ export class VrrpSubsystem implements Subsystem {
   private readonly channels = new Map<string, ChannelEntry>();
   private retryTimer: TimerHandle | null = null;
   private running = false;
+  /** removeStaleVips() ran for this start. */
+  private staleRemoved = false;
   private dispatching = false;
   private readonly queue: Array<() => void> = [];
 
@@ -111,11 +113,12 @@ export class VrrpSubsystem implements Subsystem {
   async start(model: Model): Promise<void> {
     this.model = model;
     this.running = true;
-    this.configureNotifier(model);
+    await this.configureNotifier(model);
     await this.hub.configure(this.trackerWants(model));
+    // keepalived: a new instance starts without its VIPs; what a crashed predecessor left goes
+    // (the daemon does this first of all, before the forwarding core starts: wiring.ts)
+    if (!this.staleRemoved) await this.removeStaleVips(model);
     for (const inst of Object.values(model.instances)) await this.createRuntime(inst, model);
-    // keepalived: a new instance starts without its VIPs; remove what a crashed predecessor left
-    for (const rt of this.instances.values()) await this.vipOps.removeStale(rt.name, allVips(rt.inst));
     await this.syncChannels();
     for (const g of Object.values(model.syncGroups)) this.groups.set(g.name, { model: g, state: initialGroupState(g.name, this.membersOf(g)) });
     const nowMs = this.d.clock.now();
@@ -139,11 +142,30 @@ export class VrrpSubsystem implements Subsystem {
     });
   }
 
+  /**
+   * ARCHITECTURE D4, at start: removes every configured VIP (kernel- or core-owned) that is
+   * present as a kernel address, since nothing is ours yet. Called by the daemon before any
+   * other subsystem starts, and by start() when it was not. Returns how many were removed.
+   */
+  async removeStaleVips(model: Model): Promise<number> {
+    let n = 0;
+    for (const inst of Object.values(model.instances)) n += await this.vipOps.removeStale(inst.name, allVips(inst), this.installedVipKeys());
+    this.staleRemoved = true;
+    return n;
+  }
+
+  /** `dev|address` of the VIPs running instances have installed (kept by a reload's cleanup). */
+  private installedVipKeys(): Set<string> {
+    const keep = new Set<string>();
+    for (const rt of this.instances.values()) if (rt.state.vipsSet) for (const v of allVips(rt.inst)) keep.add(vipKey(v));
+    return keep;
+  }
+
   async apply(next: Model, changes: ChangeSet): Promise<void> {
     const prev = this.model;
     if (!prev) return this.start(next);
     this.model = next;
-    this.configureNotifier(next);
+    await this.configureNotifier(next);
     const nowMs = () => this.d.clock.now();
     const restart = new Set<string>();
     for (const n of changes.instances.changed) {
@@ -193,8 +215,8 @@ export class VrrpSubsystem implements Subsystem {
     for (const n of [...changes.instances.added, ...restart]) {
       const inst = next.instances[n];
       if (!inst) continue;
+      await this.vipOps.removeStale(n, allVips(inst), this.installedVipKeys());
       const rt = await this.createRuntime(inst, next);
-      await this.vipOps.removeStale(n, allVips(inst));
       fresh.push(rt);
     }
     await this.syncChannels();
@@ -221,6 +243,7 @@ export class VrrpSubsystem implements Subsystem {
   async stop(reason: string): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.staleRemoved = false;
     this.hub.stop();
     this.retryTimer?.cancel();
     this.retryTimer = null;
@@ -604,8 +627,9 @@ export class VrrpSubsystem implements Subsystem {
     this.d.bus.emit({ type: 'vrrp.packet_dropped', instance: null, reason, source, interface: c.spec.ifname });
   }
 
-  private configureNotifier(model: Model): void {
-    const paths = [model.global.notifyFifo, model.global.vrrpNotifyFifo].filter((p): p is string => !!p);
-    this.notifier.configure({ fifoPaths: [...new Set(paths)], scriptUser: model.global.scriptUser });
+  private async configureNotifier(model: Model): Promise<void> {
+    const paths = [...new Set([model.global.notifyFifo, model.global.vrrpNotifyFifo].filter((p): p is string => !!p))];
+    await this.fifo.prepare?.(paths);
+    this.notifier.configure({ fifoPaths: paths, scriptUser: model.global.scriptUser });
   }
 }

@@ -13,6 +13,8 @@ import type { NotifyScripts, ScriptCommand, ScriptUser } from '../model/types.js
 export interface NotifyFifoPort {
   /** Writes one line; false when it could not (no reader with a full pipe, bad path). Never throws. */
   write(path: string, line: string): boolean;
+  /** Creates the FIFOs that are missing; called at start and reload, never during a transition. */
+  prepare?(paths: readonly string[]): Promise<void>;
   close(): void;
 }
 

@@ -1,9 +1,10 @@
 /**
  * VIP ownership (ARCHITECTURE D4): a VIP the forwarding core serves is claimed and
  * released through the CoreVipPort; any other VIP is a kernel address added and removed
- * through netlink, with keepalived's prefix, dev, label, brd and scope. At start, kernel
- * VIPs a crashed predecessor left behind are removed first (keepalived does the same:
- * an instance starts BACKUP with its addresses released).
+ * through netlink, with keepalived's prefix, dev, label, brd and scope. At start, before
+ * any other subsystem, every configured VIP present as a kernel address is removed (a
+ * crashed predecessor's, or a core VIP that must never be one): an instance starts BACKUP
+ * with its addresses released, as keepalived's do.
  */
 import type { EventBus } from '../events/bus.js';
 import type { AddressSpec, CoreVipPort, NetlinkPort } from '../io/ports.js';
@@ -25,7 +26,7 @@ export function coreVipOf(v: Vip, instance: string, coreVips: Readonly<Record<st
 }
 
 /** Key under which two VIPs are the same address on the same device. */
-function vipKey(v: Vip): string {
+export function vipKey(v: Vip): string {
   return `${v.dev}|${v.address}`;
 }
 
@@ -82,29 +83,40 @@ export class VipOps {
   }
 
   /**
-   * Removes kernel VIPs that are present although this process has not added them (a
-   * crashed predecessor's). Returns how many were removed.
+   * Removes every given VIP that is present as a kernel address on its interface although
+   * this process did not add it (ARCHITECTURE D4): a crashed predecessor's kernel VIPs, and
+   * core-owned VIPs that must never be kernel addresses (left by an older run, or by
+   * keepalived on a node being migrated). `keep` holds the `dev|address` keys this process
+   * has installed itself (another instance's, on a reload). Each removal is logged. Returns
+   * how many were removed.
    */
-  async removeStale(instance: string, vips: readonly Vip[]): Promise<number> {
+  async removeStale(instance: string, vips: readonly Vip[], keep: ReadonlySet<string> = new Set()): Promise<number> {
     let removed = 0;
-    const byDev = new Map<string, Set<string>>();
+    const byDev = new Map<string, Map<string, number>>();
     for (const v of vips) {
-      if (v.owner !== 'kernel') continue;
+      if (keep.has(vipKey(v))) continue;
       let present = byDev.get(v.dev);
       if (!present) {
         try {
-          present = new Set((await this.netlink.listAddresses(v.dev)).map((a) => a.address));
+          present = new Map((await this.netlink.listAddresses(v.dev)).map((a) => [a.address, a.prefixLen]));
         } catch {
-          present = new Set();
+          present = new Map();
         }
         byDev.set(v.dev, present);
       }
-      if (!present.has(v.address)) continue;
+      const prefixLen = present.get(v.address);
+      if (prefixLen === undefined) continue;
       try {
-        await this.netlink.delAddress(addressSpec(v));
+        // the prefix the kernel has, which may differ from the configured one
+        await this.netlink.delAddress({ ifname: v.dev, address: v.address, prefixLen });
+        present.delete(v.address);
         removed++;
         this.bus.emit({ type: 'vip.removed', address: v.address, dev: v.dev, owner: 'kernel', instance });
-        this.bus.emit({ type: 'log', level: 'warn', msg: `removed stale VIP ${v.address} on ${v.dev} left by a previous run`, fields: { instance } });
+        const why = v.owner === 'core' ? 'a kernel address although the forwarding core serves it' : 'left by a previous run';
+        this.bus.emit({
+          type: 'log', level: 'warn', msg: `removed stale VIP ${v.address}/${prefixLen} on ${v.dev}: ${why}`,
+          fields: { instance, address: v.address, dev: v.dev, owner: v.owner, stale: true },
+        });
       } catch (err) {
         this.fail(instance, 'remove', v, err);
       }
