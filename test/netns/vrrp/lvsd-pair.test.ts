@@ -54,6 +54,9 @@ test('lvsd pair: election, lvsadm vrrp, SIGHUP reload without a transition, SIGK
     const json = JSON.parse(await lvsadm('--control', d1.control, '--json', 'vrrp'));
     assert.equal(json.instances[0].state, 'MASTER');
     assert.deepEqual(Object.entries(json.instances[0].counters.drops).filter(([, n]) => n !== 0), []);
+    const json2 = JSON.parse(await lvsadm('--control', d2.control, '--json', 'vrrp', 'VI_1'));
+    assert.deepEqual(Object.entries(json2.instances[0].counters.drops).filter(([, n]) => n !== 0), [], 'the BACKUP dropped none of the MASTER\'s adverts');
+    for (const j of [json, json2]) assert.deepEqual(Object.entries(j.channels[0].drops).filter(([, n]) => n !== 0), [], 'no socket-level drops');
 
     // ── SIGHUP reload with one more VIP: no transition, the new VIP is installed on the MASTER ──
     const before = d1.events().filter((e) => e.type === 'vrrp.transition').length;

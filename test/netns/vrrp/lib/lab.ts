@@ -219,6 +219,19 @@ export function failoverGap(p: ProbeResult, atMs: number, newFrom: string): { ga
   return { gapMs: firstNew.recvMs - lastOld, fromEventMs: firstNew.recvMs - atMs, lastOldMs: lastOld, firstNewMs: firstNew.recvMs, lost };
 }
 
-/** A keepalived receive error in its log (what "no packet errors" checks). */
-export const KEEPALIVED_RX_ERRORS =
-  /invalid ttl|wrong version|Invalid packet type|VRID mismatch|invalid ip number count|unexpected ip number count|not present in MASTER advert|Invalid VRRPv[23] checksum|invalid passwd|auth, expecting|Invalid auth type|advertisement interval mismatch|too short|too long|ip_tot_len mismatch|length mismatch|Expected (mult|un)icast|not a unicast peer|invalid TTL/i;
+/**
+ * A keepalived receive error in its log (what "no packet errors" checks): every message
+ * keepalived 2.2.x logs when it refuses a VRRP packet (vrrp.c vrrp_check_packet,
+ * vrrp_scheduler.c vrrp_dispatcher_read; checked against the strings in Debian's 2.2.7
+ * binary), plus the 2.0.x spellings. "Setting unicast VRRPv3 checksum to old version" is not
+ * one: keepalived accepts that packet.
+ */
+export const KEEPALIVED_RX_ERRORS = new RegExp([
+  'vrrp packet too (short|long)', 'VRRP packet (with AH )?too short', 'invalid TTL/HL', 'invalid ttl', 'TTL/HL \\d+ not in range',
+  'wrong version', 'Invalid auth type', 'received a \\d+ auth, expecting', 'auth, expecting', 'invalid passwd',
+  'Received AH header but auth type not AH', 'No AH header but auth type is AH', 'IPSEC-AH : (invalid|sequence number)',
+  'advertisement interval mismatch', 'Invalid packet type', 'VRID mismatch', '(invalid|unexpected) ip number count',
+  'ip_tot_len mismatch', 'length mismatch', 'Invalid VRRPv[23] checksum', 'Checksum ERROR from', 'Expected (mult|un)icast packet',
+  'expected \\d+ VIPs but received \\d+', 'not present in MASTER advert', 'not a unicast peer', 'Unknown VRID',
+  'Discarding bogus packet',
+].join('|'), 'i');
