@@ -91,9 +91,10 @@ function readBody(body: NodeJS.ReadableStream & { destroy(): void }, maxBytes: n
     });
     body.once('end', () => resolve({ tooLarge: false, cutShort: false, bytes }));
     body.once('error', (err: { code?: unknown }) => {
-      // undici: UND_ERR_SOCKET "other side closed" is a FIN before the framing's end
-      // (measured; a RST arrives as ECONNRESET).
-      if (err?.code === 'UND_ERR_SOCKET') resolve({ tooLarge: false, cutShort: true, bytes });
+      // undici, measured: a FIN before the framing's end arrives as UND_ERR_SOCKET "other
+      // side closed", or as UND_ERR_RES_CONTENT_LENGTH_MISMATCH when the response said
+      // `Connection: close`; a RST arrives as ECONNRESET.
+      if (err?.code === 'UND_ERR_SOCKET' || err?.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') resolve({ tooLarge: false, cutShort: true, bytes });
       else reject(err);
     });
     // closed without 'end' or 'error' (settled promises ignore this after 'end')
@@ -113,6 +114,11 @@ export class HttpProbe implements Probe {
   private warned = false;
   /** SNI for the url being fetched (enable_sni with a virtualhost that is a name). */
   private servername: string | undefined;
+  /**
+   * The current url's connection was reset (RST). undici reads a reset after a
+   * `Connection: close` response as the end of the body, so the probe watches its own socket.
+   */
+  private sockReset = false;
   /** The url a retry starts at: the one the last attempt failed on. */
   private resumeAt = 0;
   /** Last body-length difference warned about, per url index (keepalived's url->len_mismatch). */
@@ -167,6 +173,9 @@ export class HttpProbe implements Probe {
       }
       sock.setNoDelay(true);
       sock.once('error', (err) => settle(err));
+      sock.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ECONNRESET' || err.code === 'EPIPE') this.sockReset = true;
+      });
       // The attempt deadline covers this too; this timer only frees the socket early.
       const t = setTimeout(() => settle(Object.assign(new Error(`connect timeout ${timeoutMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' })), timeoutMs);
       return sock;
@@ -240,6 +249,7 @@ export class HttpProbe implements Probe {
     const at: { stage: Stage } = { stage: 'connect' };
     let timedOut = false;
     this.connected = false;
+    this.sockReset = false;
     const vhost = url.virtualhost ?? c.virtualhost;
     const name = vhost?.replace(/:\d+$/, '');
     this.servername = c.kind === 'ssl' && c.sni && name && isIP(name) === 0 ? name : undefined;
@@ -268,6 +278,7 @@ export class HttpProbe implements Probe {
         if (md5) return failed('body_too_large', `body over ${c.maxBodyBytes} bytes`, clock.now() - started);
         return passed(clock.now() - started);
       }
+      if (end.cutShort && this.sockReset) return failed('reset', 'ECONNRESET', clock.now() - started);
       if (end.cutShort) {
         const cl = res.headers['content-length'];
         this.noteCutShort(url, index, Array.isArray(cl) ? cl[0] : cl, end.bytes);
