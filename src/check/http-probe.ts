@@ -107,6 +107,8 @@ export class HttpProbe implements Probe {
   private c: HttpChecker;
   private readonly ctx: ProbeContext;
   private client: Client | null = null;
+  /** The connect_timeout the current Client was built with. */
+  private clientTimeoutMs = 0;
   private closed = false;
   private readonly inflight = new Set<EventEmitter>();
   /** Set by the connector when the current url's connection (and TLS handshake) is up. */
@@ -137,9 +139,13 @@ export class HttpProbe implements Probe {
 
   /** undici Client with our connector; one per probe, keep-alive off (see file comment). */
   private getClient(): Client {
-    if (this.client && !this.client.destroyed && !this.client.closed) return this.client;
     const c = this.c;
     const timeoutMs = c.timing.connectTimeoutMs;
+    if (this.client && !this.client.destroyed && !this.client.closed) {
+      if (this.clientTimeoutMs === timeoutMs) return this.client;
+      this.dropClient(); // a reload changed connect_timeout, which the Client's own timers carry
+    }
+    this.clientTimeoutMs = timeoutMs;
     const connector = (_opts: unknown, cb: (...args: [null, Socket] | [Error, null]) => void): Socket => {
       const src = sourceOptions(c);
       let sock: Socket;
@@ -214,11 +220,9 @@ export class HttpProbe implements Probe {
   }
 
   update(checker: Checker): void {
-    if (checker.kind !== 'http' && checker.kind !== 'ssl') return;
-    const retimed = checker.timing.connectTimeoutMs !== this.c.timing.connectTimeoutMs;
-    this.c = checker;
-    // the Client carries connect_timeout in its own timers; the next attempt builds a new one
-    if (retimed && this.inflight.size === 0) this.dropClient();
+    // the next url fetched uses the new definition (getClient rebuilds the Client when
+    // connect_timeout changed)
+    if (checker.kind === 'http' || checker.kind === 'ssl') this.c = checker;
   }
 
   /** keepalived http_handle_response: a length mismatch is logged the first time it shows (per url and difference). */
