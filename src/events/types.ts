@@ -116,7 +116,7 @@ export type LvsdEvent =
       quorum: number;
       hysteresis: number;
       sorryServer: string | null;
-      /** The real server whose change moved quorum; null at start and for a reload's own changes. */
+      /** The real server whose change moved quorum (a reload's weight edit included); null at start and when a reload added or removed servers. */
       real: string | null;
       /** The checker that decided that change; null when no checker did. */
       checker: string | null;
