@@ -1,16 +1,23 @@
 /**
- * The per-checker state machine, pure: `stepChecker(timing, state, input) → {state, effects}`.
+ * The per-checker state machine, pure: `stepChecker(timing, rule, state, input) → {state, effects}`.
  * Time comes in as `input.now`; the single timer a checker needs is armed and disarmed as
  * effects; a probe is started as an effect. The driver (src/check/runner.ts) executes them.
  *
  * keepalived's meaning (check_tcp.c tcp_epilog, check_http.c epilog/timeout_epilog,
  * check_misc.c misc_check_child_thread):
  *  - a *check* runs every `delay_loop`;
- *  - while the checker is up, a failed *attempt* is retried `retry` times, each retry
- *    `delay_before_retry` after the failed attempt ended; only when every retry failed has
- *    the check failed;
- *  - while the checker is down a failed attempt fails the check at once ("do not retry if
- *    server is already known as dead", check_http.c timeout_epilog);
+ *  - a failed *attempt* is retried while `retryIt < retry`, each retry `delay_before_retry`
+ *    after the failed attempt ended; only when no retry is left has the check failed.
+ *    Whether a failed attempt may be retried at all depends on the checker kind
+ *    (`RetryRule`): TCP_CHECK retries in any state (tcp_epilog tests only
+ *    `retry_it >= retry`); HTTP_GET/SSL_GET and MISC_CHECK retry only while the checker is
+ *    up or has never run (`is_up || !has_run` in timeout_epilog and
+ *    misc_check_child_thread), so a down checker fails a check at once ("do not retry if
+ *    server is already known as dead");
+ *  - "one failure is enough initially" (check_data.c validate_check_config): checkers
+ *    created at daemon start begin with `retryIt = retry`, so their first failed attempt
+ *    decides; so do checkers a reload adds to a real server that has a failed checker
+ *    (ipwrapper.c migrate_checkers). The driver chooses this through `initialCheckerState`;
  *  - `alpha`: start down until the first success, else start up.
  * lvsd extension: `rise`/`fall` — consecutive passed / failed *checks* (each after its
  * retries) needed to change state; both default to 1, which is keepalived's behaviour.
@@ -18,20 +25,37 @@
  * Scheduling: the next check starts `delay_loop` after the *start* of the current check
  * (as check_misc.c does with `last_ran`), or at once when the check took longer; so a
  * recovered server is seen within one `delay_loop`. A failing check is detected within
- * `connect_timeout + retry × (delay_before_retry + connect_timeout)` of its first attempt.
+ * `A + retry × (delay_before_retry + A)` of its first attempt, A being the longest one
+ * attempt can take (see attemptBoundMs in runner.ts: connect_timeout for TCP_CHECK, one
+ * connect_timeout per url for HTTP_GET/SSL_GET, misc_timeout for MISC_CHECK).
  *
- * Transitions (U = up, D = down; ok/fail = the attempt's outcome):
+ * Transitions (U = up, D = down; ok/fail = the attempt's outcome; "retry allowed" =
+ * `retryIt < retry` and, for the `up_or_unrun` rule, U or no attempt ended yet):
  *
- *   state | attempt | retries left | → effect
- *   ------+---------+--------------+------------------------------------------------------
- *   U     | ok      | —            | okStreak+1, failStreak 0, next check
- *   U     | fail    | yes          | retryIt+1, arm delay_before_retry
- *   U     | fail    | no           | check failed: failStreak+1; ≥ fall → D; next check
- *   D     | ok      | —            | okStreak+1; ≥ rise → U; next check
- *   D     | fail    | (none)       | check failed: failStreak+1, okStreak 0; next check
+ *   state | attempt | retry allowed | → effect
+ *   ------+---------+---------------+------------------------------------------------------
+ *   U     | ok      | —             | okStreak+1, failStreak 0, retryIt 0, next check
+ *   U     | fail    | yes           | retryIt+1, arm delay_before_retry
+ *   U     | fail    | no            | check failed: failStreak+1; ≥ fall → D; next check
+ *   D     | ok      | —             | okStreak+1; ≥ rise → U; retryIt 0, next check
+ *   D     | fail    | yes           | retryIt+1, arm delay_before_retry (TCP_CHECK; others only before their first attempt ended)
+ *   D     | fail    | no            | check failed: failStreak+1, okStreak 0; next check
  */
 import type { CheckTiming } from '../model/types.js';
 import type { CheckOutcome } from './outcome.js';
+
+/**
+ * Whether a failed attempt may be retried (keepalived, per checker kind):
+ *  - `any_state`: while retries are left, up or down (check_tcp.c tcp_epilog);
+ *  - `up_or_unrun`: only while the checker is up or before its first attempt ended
+ *    (check_http.c timeout_epilog, check_misc.c misc_check_child_thread: `is_up || !has_run`).
+ */
+export type RetryRule = 'any_state' | 'up_or_unrun';
+
+/** The retry rule of a checker kind (see RetryRule). */
+export function retryRuleOf(kind: 'tcp' | 'http' | 'ssl' | 'misc'): RetryRule {
+  return kind === 'tcp' ? 'any_state' : 'up_or_unrun';
+}
 
 /** Everything the machine remembers about one checker. */
 export interface CheckerState {
@@ -43,8 +67,13 @@ export interface CheckerState {
   readonly running: boolean;
   /** ha_suspend: no attempts are started while true. */
   readonly suspended: boolean;
-  /** Failed attempts so far in the current check (keepalived's `retry_it`). */
+  /**
+   * Failed attempts counted against `retry` in the current check (keepalived's `retry_it`);
+   * preset to `retry` when one failure must decide (see the file comment).
+   */
   readonly retryIt: number;
+  /** The armed timer is a retry (`delay_before_retry`), not the next check. */
+  readonly retrying: boolean;
   /** Consecutive passed checks. */
   readonly okStreak: number;
   /** Consecutive failed checks. */
@@ -81,8 +110,8 @@ export type CheckerEffect =
   /** (Re)arm the checker's one timer; it fires a `due` input. */
   | { readonly kind: 'arm'; readonly delayMs: number }
   | { readonly kind: 'disarm' }
-  /** Start one attempt; its outcome comes back as a `result` input. */
-  | { readonly kind: 'probe' }
+  /** Start one attempt (`retry`: it repeats a failed attempt of the same check); its outcome comes back as a `result` input. */
+  | { readonly kind: 'probe'; readonly retry: boolean }
   /** The outcome differs from the previous attempt's (ok↔fail, or another reason) and the verdict did not change. */
   | { readonly kind: 'result-changed'; readonly outcome: CheckOutcome }
   /** The checker's verdict changed. */
@@ -94,14 +123,18 @@ export interface CheckerStep {
   readonly effects: readonly CheckerEffect[];
 }
 
-/** A fresh checker: up unless `startUp` is false (alpha). */
-export function initialCheckerState(startUp: boolean, now: number): CheckerState {
+/**
+ * A fresh checker: up unless `startUp` is false (alpha). `retryIt` presets keepalived's
+ * `retry_it`: pass the checker's `retry` for "one failure is enough" (file comment).
+ */
+export function initialCheckerState(startUp: boolean, now: number, retryIt = 0): CheckerState {
   return {
     up: startUp,
     hasRun: false,
     running: false,
     suspended: false,
-    retryIt: 0,
+    retryIt,
+    retrying: false,
     okStreak: 0,
     failStreak: 0,
     checkStartedAt: null,
@@ -124,7 +157,7 @@ function sameOutcome(a: CheckOutcome | null, b: CheckOutcome): boolean {
 }
 
 /** Advances one checker by one input. Pure: same inputs, same outputs. */
-export function stepChecker(t: CheckTiming, s: CheckerState, input: CheckerInput): CheckerStep {
+export function stepChecker(t: CheckTiming, rule: RetryRule, s: CheckerState, input: CheckerInput): CheckerStep {
   switch (input.kind) {
     case 'start':
       if (s.suspended) return { state: s, effects: [] };
@@ -132,10 +165,9 @@ export function stepChecker(t: CheckTiming, s: CheckerState, input: CheckerInput
 
     case 'due': {
       if (s.suspended || s.running) return { state: s, effects: [] };
-      const newCheck = s.retryIt === 0;
       return {
-        state: { ...s, running: true, checkStartedAt: newCheck ? input.now : s.checkStartedAt },
-        effects: [{ kind: 'probe' }],
+        state: { ...s, running: true, checkStartedAt: s.retrying ? s.checkStartedAt : input.now },
+        effects: [{ kind: 'probe', retry: s.retrying }],
       };
     }
 
@@ -156,17 +188,18 @@ export function stepChecker(t: CheckTiming, s: CheckerState, input: CheckerInput
       if (o.ok) {
         const okStreak = s.okStreak + 1;
         const goUp = !s.up && okStreak >= t.rise;
-        next = { ...base, hasRun: true, retryIt: 0, okStreak, failStreak: 0, up: s.up || goUp, changedAt: goUp ? input.now : s.changedAt };
+        next = { ...base, hasRun: true, retryIt: 0, retrying: false, okStreak, failStreak: 0, up: s.up || goUp, changedAt: goUp ? input.now : s.changedAt };
         if (goUp) effects.push({ kind: 'transition', up: true, outcome: o });
         delay = nextCheckDelay(t, next, input.now);
-      } else if (s.up && s.retryIt < t.retry) {
-        // keepalived: retry the attempt after delay_before_retry; the check is not over yet.
-        next = { ...base, retryIt: s.retryIt + 1 };
+      } else if (s.retryIt < t.retry && (rule === 'any_state' || s.up || s.attempts === 0)) {
+        // Retry the attempt after delay_before_retry; the check is not over yet.
+        // `s.attempts === 0` is keepalived's `!has_run`: no attempt has ended before this one.
+        next = { ...base, retryIt: s.retryIt + 1, retrying: true };
         delay = t.delayBeforeRetryMs;
       } else {
         const failStreak = s.failStreak + 1;
         const goDown = s.up && failStreak >= t.fall;
-        next = { ...base, hasRun: true, retryIt: 0, okStreak: 0, failStreak, up: s.up && !goDown, changedAt: goDown ? input.now : s.changedAt };
+        next = { ...base, hasRun: true, retryIt: 0, retrying: false, okStreak: 0, failStreak, up: s.up && !goDown, changedAt: goDown ? input.now : s.changedAt };
         if (goDown) effects.push({ kind: 'transition', up: false, outcome: o });
         delay = nextCheckDelay(t, next, input.now);
       }
@@ -179,18 +212,19 @@ export function stepChecker(t: CheckTiming, s: CheckerState, input: CheckerInput
     case 'suspend':
       if (s.suspended) return { state: s, effects: [] };
       // A running attempt finishes and its result counts; nothing new starts.
-      return { state: { ...s, suspended: true, retryIt: 0 }, effects: [{ kind: 'disarm' }] };
+      // A retry in progress is abandoned (the next check starts afresh); a preset retryIt stays.
+      return { state: { ...s, suspended: true, retryIt: s.retrying ? 0 : s.retryIt, retrying: false }, effects: [{ kind: 'disarm' }] };
 
     case 'resume':
       if (!s.suspended) return { state: s, effects: [] };
       return {
-        state: { ...s, suspended: false, retryIt: 0 },
+        state: { ...s, suspended: false, retryIt: s.retrying ? 0 : s.retryIt, retrying: false },
         effects: s.running ? [] : [{ kind: 'arm', delayMs: Math.max(0, input.delayMs) }],
       };
 
     case 'retime':
       if (s.suspended || s.running) return { state: s, effects: [] };
-      return { state: s, effects: [{ kind: 'arm', delayMs: s.retryIt > 0 ? t.delayBeforeRetryMs : nextCheckDelay(t, s, input.now) }] };
+      return { state: s, effects: [{ kind: 'arm', delayMs: s.retrying ? t.delayBeforeRetryMs : nextCheckDelay(t, s, input.now) }] };
   }
 }
 

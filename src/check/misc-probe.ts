@@ -6,7 +6,7 @@
  *  - any other exit → fail (`script_exit`, `exit N`);
  *  - killed by a signal → fail (`script_signal`), by our timeout → `script_timeout`.
  */
-import type { MiscChecker } from '../model/types.js';
+import type { Checker, MiscChecker } from '../model/types.js';
 import type { ScriptResult } from '../io/ports.js';
 import type { Probe, ProbeContext } from './probe.js';
 import { failed, passed, type CheckOutcome } from './outcome.js';
@@ -18,15 +18,15 @@ export function miscOutcome(r: ScriptResult, dynamic: boolean): CheckOutcome {
   if (r.timedOut) return failed('script_timeout', `killed after timeout${r.signal ? ` (${r.signal})` : ''}`, ms);
   if (r.signal !== null) return failed('script_signal', `signal ${r.signal}`, ms);
   const code = r.exitCode ?? -1;
-  if (code === 0) return passed(ms);
+  if (code === 0) return { ...passed(ms), exitCode: 0 };
   // check_misc.c: "The actual weight set when using misc_dynamic is two less than the exit status".
-  if (dynamic && code >= 2 && code <= 255) return passed(ms, `exit ${code}`, code - 2);
-  return failed('script_exit', `exit ${code}`, ms);
+  if (dynamic && code >= 2 && code <= 255) return { ...passed(ms, `exit ${code}`, code - 2), exitCode: code };
+  return { ...failed('script_exit', `exit ${code}`, ms), exitCode: code };
 }
 
 /** Probe for `MISC_CHECK`. */
 export class MiscProbe implements Probe {
-  private readonly c: MiscChecker;
+  private c: MiscChecker;
   private readonly ctx: ProbeContext;
   private closed = false;
 
@@ -43,6 +43,10 @@ export class MiscProbe implements Probe {
     } catch (err) {
       return failed('error', err instanceof Error ? err.message : String(err), 0);
     }
+  }
+
+  update(checker: Checker): void {
+    if (checker.kind === 'misc') this.c = checker;
   }
 
   close(): void {

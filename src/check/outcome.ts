@@ -18,6 +18,8 @@ export interface CheckOutcome {
   readonly latencyMs: number;
   /** misc_dynamic only: the weight the script asked for (exit code − 2). */
   readonly weight?: number;
+  /** MISC_CHECK only: the script's exit status, when it exited (not killed, not unstartable). */
+  readonly exitCode?: number;
 }
 
 /** A passed attempt. */

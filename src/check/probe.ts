@@ -11,10 +11,21 @@ import { TcpProbe } from './tcp-probe.js';
 import { HttpProbe } from './http-probe.js';
 import { MiscProbe } from './misc-probe.js';
 
+/** What the runner tells a probe about the attempt it starts. */
+export interface ProbeAttempt {
+  /** The attempt repeats a failed attempt of the same check (after delay_before_retry). */
+  readonly retry: boolean;
+}
+
 /** One checker's attempt runner. */
 export interface Probe {
-  /** Runs one attempt. Resolves with an outcome; never rejects. */
-  run(): Promise<CheckOutcome>;
+  /** Runs one attempt (default: not a retry). Resolves with an outcome; never rejects. */
+  run(attempt?: ProbeAttempt): Promise<CheckOutcome>;
+  /**
+   * Adopts a new definition of the same checker (a reload changed only its timing, such as
+   * connect_timeout or misc_timeout); applies from the next attempt on.
+   */
+  update(checker: Checker): void;
   /** Releases what the probe holds (an HTTP client); an attempt in flight ends with an outcome. */
   close(): void;
 }

@@ -8,14 +8,42 @@ import type { Checker } from '../model/types.js';
 import type { CheckOutcome } from './outcome.js';
 import type { Probe } from './probe.js';
 import type { ProbeGate } from './probe-gate.js';
+import { failed } from './outcome.js';
 import {
   initialCheckerState,
   migrateCheckerState,
+  retryRuleOf,
   stepChecker,
   type CheckerEffect,
   type CheckerInput,
   type CheckerState,
 } from './machine.js';
+
+/**
+ * The longest one attempt of a checker can take when its probe keeps its own deadlines:
+ * connect_timeout for TCP_CHECK; one connect_timeout per url for HTTP_GET/SSL_GET (each url
+ * is fetched under its own deadline, keepalived's per-url timeout); misc_timeout for
+ * MISC_CHECK (the ScriptPort then kills the script).
+ */
+export function attemptBoundMs(c: Checker): number {
+  switch (c.kind) {
+    case 'tcp':
+      return c.timing.connectTimeoutMs;
+    case 'http':
+    case 'ssl':
+      return Math.max(1, c.urls.length) * c.timing.connectTimeoutMs;
+    case 'misc':
+      return c.timeoutMs;
+  }
+}
+
+/**
+ * Backstop over attemptBoundMs: an attempt still unsettled this long after its bound (a
+ * script whose process never reports its exit, a probe bug) is ended by the runner with a
+ * timeout, so a checker can never freeze. It covers the ScriptPort's SIGTERM → SIGKILL
+ * grace and its own give-up wait (src/io/script-runner.ts, 2 s together).
+ */
+export const WATCHDOG_SLACK_MS = 5000;
 
 /** What a runner reports to its owner. */
 export interface RunnerHooks {
@@ -34,16 +62,26 @@ export class CheckerRunner {
   private readonly hooks: RunnerHooks;
   private readonly gate: ProbeGate | null;
   private timer: TimerHandle | null = null;
+  private watchdog: TimerHandle | null = null;
+  /** Numbers attempts; a result for an attempt that is no longer current is dropped. */
+  private attemptSeq = 0;
   private stopped = false;
 
-  /** `gate`: probes start through it (batched per event-loop turn); null = at once. */
-  constructor(opts: { checker: Checker; clock: Clock; probe: Probe; hooks: RunnerHooks; startUp: boolean; state?: CheckerState; gate?: ProbeGate | null }) {
+  /**
+   * `gate`: probes start through it (batched per event-loop turn); null = at once.
+   * `oneFailureDecides`: keepalived's "one failure is enough" — the first failed attempt
+   * ends the check without retries (machine.ts file comment).
+   */
+  constructor(opts: {
+    checker: Checker; clock: Clock; probe: Probe; hooks: RunnerHooks; startUp: boolean;
+    oneFailureDecides?: boolean; state?: CheckerState; gate?: ProbeGate | null;
+  }) {
     this._checker = opts.checker;
     this.gate = opts.gate ?? null;
     this.clock = opts.clock;
     this.probe = opts.probe;
     this.hooks = opts.hooks;
-    this._state = opts.state ?? initialCheckerState(opts.startUp, opts.clock.now());
+    this._state = opts.state ?? initialCheckerState(opts.startUp, opts.clock.now(), opts.oneFailureDecides ? opts.checker.timing.retry : 0);
   }
 
   get checker(): Checker {
@@ -74,6 +112,8 @@ export class CheckerRunner {
   retime(next: Checker): void {
     const timingChanged = JSON.stringify(next.timing) !== JSON.stringify(this._checker.timing);
     this._checker = next;
+    // The probe reads its deadlines (connect_timeout, misc_timeout) from the definition.
+    this.probe.update(next);
     if (!timingChanged) return;
     this._state = migrateCheckerState(this._state, next.timing);
     this.feed({ kind: 'retime', now: this.clock.now() });
@@ -84,12 +124,14 @@ export class CheckerRunner {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = null;
+    this.watchdog?.cancel();
+    this.watchdog = null;
     this.probe.close();
   }
 
   private feed(input: CheckerInput): void {
     if (this.stopped) return;
-    const { state, effects } = stepChecker(this._checker.timing, this._state, input);
+    const { state, effects } = stepChecker(this._checker.timing, retryRuleOf(this._checker.kind), this._state, input);
     this._state = state;
     if (input.kind === 'result') this.hooks.onResult(this, input.outcome);
     for (const e of effects) this.execute(e);
@@ -108,10 +150,12 @@ export class CheckerRunner {
         this.timer?.cancel();
         this.timer = null;
         return;
-      case 'probe':
-        if (this.gate) this.gate.enqueue(() => this.startProbe());
-        else this.startProbe();
+      case 'probe': {
+        const retry = e.retry;
+        if (this.gate) this.gate.enqueue(() => this.startProbe(retry));
+        else this.startProbe(retry);
         return;
+      }
       case 'result-changed':
       case 'transition':
         this.hooks.onChange(this, e);
@@ -119,12 +163,26 @@ export class CheckerRunner {
     }
   }
 
-  private startProbe(): void {
+  private startProbe(retry: boolean): void {
     if (this.stopped) return;
-    this.probe.run().then(
-      (outcome) => this.feed({ kind: 'result', now: this.clock.now(), outcome }),
-      (err: unknown) =>
-        this.feed({ kind: 'result', now: this.clock.now(), outcome: { ok: false, reason: 'error', detail: String(err), latencyMs: 0 } }),
+    const seq = ++this.attemptSeq;
+    const started = this.clock.now();
+    const settle = (outcome: CheckOutcome) => {
+      if (seq !== this.attemptSeq || this.stopped) return; // ended by the watchdog, or stopped
+      this.attemptSeq++;
+      this.watchdog?.cancel();
+      this.watchdog = null;
+      this.feed({ kind: 'result', now: this.clock.now(), outcome });
+    };
+    const bound = attemptBoundMs(this._checker);
+    this.watchdog = this.clock.setTimer(bound + WATCHDOG_SLACK_MS, () => {
+      this.watchdog = null;
+      const reason = this._checker.kind === 'misc' ? 'script_timeout' : 'timeout';
+      settle(failed(reason, `attempt still running ${bound + WATCHDOG_SLACK_MS} ms after it started (watchdog)`, this.clock.now() - started));
+    });
+    this.probe.run({ retry }).then(
+      (outcome) => settle(outcome),
+      (err: unknown) => settle(failed('error', String(err), this.clock.now() - started)),
     );
   }
 }

@@ -10,15 +10,15 @@
  *    recovery of a retry): steady state emits nothing, so 1,000 healthy servers checked
  *    every second log nothing. With `verboseResults` every attempt is emitted.
  *  - `real.up` / `real.down` when a real server's verdict changes, naming the checker and
- *    reason that decided; `real.weight` when misc_dynamic changes a weight or an
- *    inhibit_on_failure server is set to weight 0 / restored.
+ *    reason that decided; `real.weight` when misc_dynamic changes a weight (with the
+ *    checker and the exit status) or an inhibit_on_failure server is set to weight 0 /
+ *    restored (with the checker and outcome that decided).
  *  - `service.quorum` when quorum is lost or gained (and at start when it starts lost),
- *    with the sorry server that stands in.
+ *    with the sorry server that stands in and what moved it (real server, checker, reason).
  *  - `script.result` for every notify/quorum script run.
  */
-import { deepEqual } from '../lib/deep-equal.js';
 import type { EventBus } from '../events/bus.js';
-import type { CheckReason, VrrpState } from '../events/types.js';
+import type { CheckReason, QuorumCause, VrrpState } from '../events/types.js';
 import type { Clock } from '../lib/clock.js';
 import type { ScriptPort } from '../io/ports.js';
 import type { CommandRegistry } from '../control/registry.js';
@@ -28,6 +28,7 @@ import type { ChangeSet } from '../model/changes.js';
 import type { Subsystem } from '../daemon/subsystem.js';
 import { isIPv6 } from 'node:net';
 import { CheckerRunner, type RunnerHooks } from './runner.js';
+import { sameTarget } from './identity.js';
 import { createProbe, type ProbeFactory } from './probe.js';
 import { ProbeGate } from './probe-gate.js';
 import { effectiveWeight, initialQuorum, nextQuorum, realAlive } from './quorum.js';
@@ -73,13 +74,19 @@ interface ServiceRt {
   suspended: boolean;
 }
 
-/** Whether two definitions of a checker (same key) check the same thing: all but timing equal. */
-function sameTarget(a: Checker, b: Checker): boolean {
-  // keepalived migrate_checkers compares what a checker checks (type, connection options,
-  // urls, script), not its timing: a new delay_loop keeps the checker's state.
-  const { timing: _ta, ...ra } = a;
-  const { timing: _tb, ...rb } = b;
-  return deepEqual(ra, rb);
+/** What moved quorum: the change's real server, checker and reason (`service.quorum`). */
+interface QuorumTrigger {
+  readonly real: string | null;
+  readonly checker: string | null;
+  readonly reason: QuorumCause;
+}
+
+/** A reload's own change (a real server or sorry server added or removed, a weight edited). */
+const BY_RELOAD: QuorumTrigger = { real: null, checker: null, reason: 'config' };
+
+/** `alpha` of a checker: its own, else its real server's (which inherits the virtual server's). */
+function alphaOf(rs: RealServer, c: Checker): boolean {
+  return c.alpha ?? rs.alpha;
 }
 
 function hostPort(address: string, port: number): string {
@@ -125,7 +132,7 @@ export class CheckSubsystem implements Subsystem {
       describe: 'every real server with its checkers: state, last result, reason, latency, consecutive counts',
       handler: (args) => this.report(argString(args, 'service')),
     });
-    for (const vs of Object.values(model.virtualServers)) this.addService(vs);
+    for (const vs of Object.values(model.virtualServers)) this.addService(vs, true);
   }
 
   async apply(next: Model, _changes: ChangeSet): Promise<void> {
@@ -136,7 +143,7 @@ export class CheckSubsystem implements Subsystem {
     }
     for (const vs of Object.values(next.virtualServers)) {
       const svc = this.services.get(vs.key);
-      if (!svc) this.addService(vs);
+      if (!svc) this.addService(vs, false);
       else if (svc.vs !== vs) this.migrateService(svc, vs);
     }
   }
@@ -217,7 +224,7 @@ export class CheckSubsystem implements Subsystem {
               sinceMs: now - s.changedAt,
               consecutiveOk: s.okStreak,
               consecutiveFail: s.failStreak,
-              retries: s.retryIt,
+              retries: s.retrying ? s.retryIt : 0,
               attempts: s.attempts,
               failures: s.failures,
             };
@@ -254,42 +261,46 @@ export class CheckSubsystem implements Subsystem {
 
   // ───────────────────────────── building ─────────────────────────────
 
-  private addService(vs: VirtualServer): void {
+  /** `initial`: created by the daemon's start (not by a reload); see newReal. */
+  private addService(vs: VirtualServer, initial: boolean): void {
     const svc: ServiceRt = { vs, reals: new Map(), quorumUp: true, sorryActive: false, suspended: this.shouldSuspend(vs) };
     this.services.set(vs.key, svc);
-    for (const rs of Object.values(vs.realServers)) svc.reals.set(rs.key, this.newReal(svc, rs));
+    for (const rs of Object.values(vs.realServers)) svc.reals.set(rs.key, this.newReal(svc, rs, initial));
     // ipwrapper.c set_quorum_states + update_quorum_state(init): start lost → sorry server in
     // and quorum_down run only when there is a sorry server.
     const w = this.aliveWeight(svc);
     svc.quorumUp = initialQuorum(w, vs.quorum, vs.hysteresis);
     if (!svc.quorumUp) {
       svc.sorryActive = vs.sorryServer !== null;
-      this.emitQuorum(svc, w, true);
+      this.emitQuorum(svc, w, { real: null, checker: null, reason: initial ? 'startup' : 'config' }, true);
       if (svc.sorryActive && vs.quorumDown) this.runScript('quorum_down', vs.quorumDown);
     }
     for (const rt of svc.reals.values()) for (const r of rt.runners.values()) this.startRunner(svc, r);
   }
 
-  private newReal(svc: ServiceRt, rs: RealServer): RealRt {
-    const rt: RealRt = {
-      rs,
-      runners: new Map(),
-      alive: !rs.alpha || rs.checkers.length === 0,
-      dynamicWeight: null,
-      changedAt: this.d.clock.now(),
-      firstNotifyPending: rs.alpha && rs.checkers.length > 0,
-    };
-    for (const c of rs.checkers) rt.runners.set(c.key, this.newRunner(svc, rt, c, !rs.alpha));
+  /**
+   * A real server and its checkers. Each checker starts down when its own `alpha` (checker →
+   * real server → virtual server) says so, else up; the server is up only when every
+   * checker is (check_data.c validate_check_config marks each alpha checker failed and its
+   * real server not alive; on a reload, ipwrapper.c check_new_rs_state does the same for
+   * new real servers). At the daemon's start (`initial`) every checker also gets "one
+   * failure is enough initially" (validate_check_config presets `retry_it = retry`).
+   */
+  private newReal(svc: ServiceRt, rs: RealServer, initial: boolean): RealRt {
+    const rt: RealRt = { rs, runners: new Map(), alive: true, dynamicWeight: null, changedAt: this.d.clock.now(), firstNotifyPending: false };
+    for (const c of rs.checkers) rt.runners.set(c.key, this.newRunner(svc, rt, c, { startUp: !alphaOf(rs, c), oneFailureDecides: initial }));
+    rt.alive = realAlive([...rt.runners.values()].map((r) => r.state.up));
+    rt.firstNotifyPending = !rt.alive;
     return rt;
   }
 
-  private newRunner(svc: ServiceRt, rt: RealRt, c: Checker, startUp: boolean): CheckerRunner {
+  private newRunner(svc: ServiceRt, rt: RealRt, c: Checker, start: { startUp: boolean; oneFailureDecides: boolean }): CheckerRunner {
     const probe = this.probes(c, {
       clock: this.d.clock,
       scripts: this.d.scripts,
       warn: (msg, fields) => this.d.bus.emit({ type: 'log', level: 'warn', msg, fields: { service: svc.vs.key, real: rt.rs.key, ...fields } }),
     });
-    const r = new CheckerRunner({ checker: c, clock: this.d.clock, probe, hooks: this.hooks, startUp, gate: this.gate });
+    const r = new CheckerRunner({ checker: c, clock: this.d.clock, probe, hooks: this.hooks, ...start, gate: this.gate });
     this.runnerOwner.set(r, { svc, rt });
     return r;
   }
@@ -328,7 +339,7 @@ export class CheckSubsystem implements Subsystem {
     for (const rs of Object.values(vs.realServers)) {
       const rt = svc.reals.get(rs.key);
       if (!rt) {
-        const n = this.newReal(svc, rs);
+        const n = this.newReal(svc, rs, false);
         svc.reals.set(rs.key, n);
         for (const r of n.runners.values()) this.startRunner(svc, r);
       } else if (rt.rs !== rs) {
@@ -336,41 +347,64 @@ export class CheckSubsystem implements Subsystem {
       }
     }
     this.updateSuspension(svc);
-    this.evaluateQuorum(svc);
+    this.evaluateQuorum(svc, BY_RELOAD);
     // A new or removed sorry server while quorum is lost.
     const sorry = !svc.quorumUp && vs.sorryServer !== null;
     if (sorry !== svc.sorryActive) {
       svc.sorryActive = sorry;
-      this.emitQuorum(svc, this.aliveWeight(svc));
+      this.emitQuorum(svc, this.aliveWeight(svc), BY_RELOAD);
     }
   }
 
-  /** ipwrapper.c migrate_checkers: same target → keep the runner; else a new one. */
+  /**
+   * ipwrapper.c migrate_checkers: a checker that checks the same thing (identity.ts) keeps
+   * its runner, verdict and history and adopts the new timing; any other is new. How a new
+   * checker starts:
+   *  - keepalived: when the real server has a failed checker (one that has run and is
+   *    down), or is down with no checker that has run, new alpha checkers start down and
+   *    every new checker gets "one failure is enough" (`retry_it = retry`); otherwise a new
+   *    checker starts up, so a reload never pulls a healthy server;
+   *  - lvsd, stricter: a checker that replaces a down one (same key, changed definition)
+   *    starts down, with one failure enough, whatever its alpha. keepalived would start it
+   *    up and, with no other failed checker, bring the real server up on the reload alone
+   *    (docs/health-checks.md, "Differences from keepalived").
+   */
   private migrateReal(svc: ServiceRt, rt: RealRt, rs: RealServer): void {
     const old = rt.runners;
     const kept = new Map<string, CheckerRunner>();
+    const replaced = new Map<string, CheckerRunner>();
     const fresh: Checker[] = [];
     for (const c of rs.checkers) {
       const r = old.get(c.key);
       if (r && sameTarget(r.checker, c)) {
         r.retime(c);
         kept.set(c.key, r);
-      } else fresh.push(c);
+      } else {
+        fresh.push(c);
+        if (r) replaced.set(c.key, r);
+      }
     }
     for (const [key, r] of old) if (kept.get(key) !== r) r.stop();
-    // A new checker joins up when the server is up with no failed checker (so a reload
-    // never pulls a healthy server); otherwise alpha decides (migrate_checkers).
-    const healthy = rt.alive && [...kept.values()].every((r) => r.state.up);
+    // keepalived's has_run: an attempt has ended.
+    const keptStates = [...kept.values()].map((r) => r.state);
+    const hasFailed = keptStates.some((st) => st.attempts > 0 && !st.up);
+    const anyRun = keptStates.some((st) => st.attempts > 0);
+    const wary = hasFailed || (!rt.alive && !anyRun);
     rt.runners.clear();
     const started: CheckerRunner[] = [];
     for (const c of rs.checkers) {
       const k = kept.get(c.key);
-      if (k) rt.runners.set(c.key, k);
-      else {
-        const n = this.newRunner(svc, rt, c, healthy || !rs.alpha);
-        rt.runners.set(c.key, n);
-        started.push(n);
+      if (k) {
+        rt.runners.set(c.key, k);
+        continue;
       }
+      const predecessorDown = replaced.has(c.key) && !replaced.get(c.key)!.state.up;
+      const n = this.newRunner(svc, rt, c, {
+        startUp: !predecessorDown && !(wary && alphaOf(rs, c)),
+        oneFailureDecides: wary || predecessorDown,
+      });
+      rt.runners.set(c.key, n);
+      started.push(n);
     }
     const prevWeight = effectiveWeight(rt.rs.weight, rt.dynamicWeight);
     rt.rs = rs;
@@ -381,7 +415,7 @@ export class CheckSubsystem implements Subsystem {
       const cause = fresh[0]?.key ?? '';
       this.setAlive(svc, rt, alive, cause, { ok: alive, reason: 'config', detail: 'checkers changed by reload', latencyMs: 0 });
     } else if (rt.alive && effectiveWeight(rs.weight, rt.dynamicWeight) !== prevWeight) {
-      this.evaluateQuorum(svc);
+      this.evaluateQuorum(svc, { real: rt.rs.key, checker: null, reason: 'config' });
     }
   }
 
@@ -397,8 +431,11 @@ export class CheckSubsystem implements Subsystem {
       const from = effectiveWeight(rt.rs.weight, rt.dynamicWeight);
       rt.dynamicWeight = o.weight;
       if (from !== o.weight) {
-        this.d.bus.emit({ type: 'real.weight', service: svc.vs.key, real: rt.rs.key, from, to: o.weight, reason: 'misc_dynamic' });
-        if (rt.alive) this.evaluateQuorum(svc);
+        this.d.bus.emit({
+          type: 'real.weight', service: svc.vs.key, real: rt.rs.key, from, to: o.weight, reason: 'misc_dynamic',
+          checker: runner.checker.key, detail: o.detail, latencyMs: o.latencyMs, exitCode: o.exitCode ?? null,
+        });
+        if (rt.alive) this.evaluateQuorum(svc, { real: rt.rs.key, checker: runner.checker.key, reason: 'misc_dynamic' });
       }
     }
     if (rt.firstNotifyPending && runner.state.hasRun) {
@@ -434,11 +471,15 @@ export class CheckSubsystem implements Subsystem {
         from: alive ? 0 : w,
         to: alive ? w : 0,
         reason: alive ? 'recovered' : 'inhibit_on_failure',
+        checker,
+        detail: o.detail,
+        latencyMs: o.latencyMs,
+        exitCode: o.exitCode ?? null,
       });
     }
     const script = alive ? rt.rs.notifyUp : rt.rs.notifyDown;
     if (script) this.runScript(alive ? 'notify_up' : 'notify_down', script);
-    this.evaluateQuorum(svc);
+    this.evaluateQuorum(svc, { real: rt.rs.key, checker: checker || null, reason: o.reason });
   }
 
   private aliveWeight(svc: ServiceRt): number {
@@ -447,18 +488,18 @@ export class CheckSubsystem implements Subsystem {
     return sum;
   }
 
-  private evaluateQuorum(svc: ServiceRt): void {
+  private evaluateQuorum(svc: ServiceRt, trigger: QuorumTrigger): void {
     const w = this.aliveWeight(svc);
     const up = nextQuorum(svc.quorumUp, w, svc.vs.quorum, svc.vs.hysteresis);
     if (up === svc.quorumUp) return;
     svc.quorumUp = up;
     svc.sorryActive = !up && svc.vs.sorryServer !== null;
-    this.emitQuorum(svc, w);
+    this.emitQuorum(svc, w, trigger);
     const script = up ? svc.vs.quorumUp : svc.vs.quorumDown;
     if (script) this.runScript(up ? 'quorum_up' : 'quorum_down', script);
   }
 
-  private emitQuorum(svc: ServiceRt, aliveWeight: number, initial = false): void {
+  private emitQuorum(svc: ServiceRt, aliveWeight: number, trigger: QuorumTrigger, initial = false): void {
     const ss = svc.vs.sorryServer;
     this.d.bus.emit({
       ...(initial ? { initial: true } : {}),
@@ -469,6 +510,9 @@ export class CheckSubsystem implements Subsystem {
       quorum: svc.vs.quorum,
       hysteresis: svc.vs.hysteresis,
       sorryServer: svc.sorryActive && ss ? hostPort(ss.address, ss.port) : null,
+      real: trigger.real,
+      checker: trigger.checker,
+      reason: trigger.reason,
     });
   }
 

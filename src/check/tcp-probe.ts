@@ -4,14 +4,14 @@
  * once with a FIN, as keepalived's close() does.
  */
 import { connect, type Socket } from 'node:net';
-import type { TcpChecker } from '../model/types.js';
+import type { Checker, TcpChecker } from '../model/types.js';
 import type { ProbeContext, Probe } from './probe.js';
 import { failed, passed, reasonOfError, type CheckOutcome } from './outcome.js';
 import { sourceOptions } from './source-address.js';
 
 /** Probe for `TCP_CHECK`. */
 export class TcpProbe implements Probe {
-  private readonly c: TcpChecker;
+  private c: TcpChecker;
   private readonly ctx: ProbeContext;
   /** Attempts in flight: each entry ends its attempt. */
   private readonly live = new Set<(o: CheckOutcome) => void>();
@@ -58,6 +58,10 @@ export class TcpProbe implements Probe {
         finish(failed(r.reason, r.detail, clock.now() - started));
       });
     });
+  }
+
+  update(checker: Checker): void {
+    if (checker.kind === 'tcp') this.c = checker;
   }
 
   close(): void {

@@ -15,7 +15,8 @@ commands:
   reload                         reload the config file (a bad file is rejected, the running config kept)
   config                         the running config as lvsd understood it (JSON)
   vrrp [INSTANCE]                VRRP instances (or one): state, priorities, master, VIPs, counters
-  checks                         real servers' health: state, last result, reason, latency
+  checks [SERVICE]               real servers' health: state, last result, reason, latency
+                                 (SERVICE: a virtual service key, e.g. tcp:198.18.0.10:80, fwmark:7)
   -L|-l|--list [-n] [--stats|--rate|--timeout|-c|--connection] [--exact]
                                  virtual services, as ipvsadm lists them
   -Z|--zero                      zero the packet/byte counters
@@ -46,6 +47,13 @@ export class UsageError extends LvsdError {
     super('ERR_LVSADM_USAGE', message);
   }
 }
+
+/**
+ * A virtual service key as the `checks` control command takes it (the `service` field of
+ * `lvsadm checks --json`): `tcp:198.18.0.10:80`, `udp:[2001:db8::1]:53`, `fwmark:7`,
+ * `group:tcp:NAME` (src/model/compile.ts builds them).
+ */
+const SERVICE_KEY = /^(?:(?:tcp|udp):(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}|fwmark:\d+|group:(?:tcp|udp):\S+)$/;
 
 /** Parses argv (without node and script) into an invocation. */
 export function parseLvsadmArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Invocation {
@@ -104,10 +112,19 @@ export function parseLvsadmArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     case 'status':
     case 'reload':
     case 'config':
-    case 'checks':
     case 'watch':
       if (args.length) throw new UsageError(`${cmd} takes no arguments`);
       return { control, json, cmd, args: {}, view: cmd };
+    case 'checks': {
+      // as the control command: every service, or the one given
+      if (args.length > 1) throw new UsageError('usage: lvsadm checks [SERVICE]');
+      const service = args[0];
+      if (service === undefined) return { control, json, cmd, args: {}, view: cmd };
+      if (!SERVICE_KEY.test(service)) {
+        throw new UsageError(`"${service}" is not a virtual service key (tcp|udp:IP:PORT, tcp|udp:[IPv6]:PORT, fwmark:MARK or group:tcp|udp:NAME, as lvsadm checks lists them)`);
+      }
+      return { control, json, cmd, args: { service }, view: cmd };
+    }
     case 'trace': {
       const [proto, client, vip] = args;
       if (args.length !== 3 || (proto !== 'tcp' && proto !== 'udp')) throw new UsageError('usage: lvsadm trace tcp|udp CIP:PORT VIP:PORT');

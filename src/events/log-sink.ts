@@ -61,10 +61,13 @@ export function messageOf(ev: LvsdEvent): string {
     case 'check.result': return `${ev.service} ${ev.real} ${ev.checker}: ${ev.ok ? 'ok' : ev.reason}`;
     case 'real.up': return `${ev.service} real ${ev.real} UP (${ev.checker}: ${ev.reason})`;
     case 'real.down': return `${ev.service} real ${ev.real} DOWN (${ev.checker}: ${ev.detail.startsWith(ev.reason) ? ev.detail : `${ev.reason}${ev.detail ? ` ${ev.detail}` : ''}`})`;
-    case 'real.weight': return `${ev.service} real ${ev.real} weight ${ev.from} -> ${ev.to} (${ev.reason})`;
-    case 'service.quorum':
+    case 'real.weight':
+      return `${ev.service} real ${ev.real} weight ${ev.from} -> ${ev.to} (${ev.reason}: ${ev.checker}${ev.detail ? ` ${ev.detail}` : ''})`;
+    case 'service.quorum': {
       if (ev.initial && !ev.up) return `${ev.service} quorum not reached yet (alive weight ${ev.aliveWeight}, quorum ${ev.quorum}): waiting for the first checks`;
-      return `${ev.service} quorum ${ev.up ? 'gained' : 'lost'} (alive weight ${ev.aliveWeight}, quorum ${ev.quorum})`;
+      const by = ev.real === null ? ev.reason : `real ${ev.real}${ev.checker ? ` ${ev.checker}` : ''}: ${ev.reason}`;
+      return `${ev.service} quorum ${ev.up ? 'gained' : 'lost'} (alive weight ${ev.aliveWeight}, quorum ${ev.quorum}; ${by})`;
+    }
     case 'forward.started': return `forwarding core started: ${ev.workers} worker(s) on ${ev.interfaces.join(',')}`;
     case 'forward.stopped': return `forwarding core stopped: ${ev.reason}`;
     case 'forward.error': return `forwarding core error: ${ev.message}`;

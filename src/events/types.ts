@@ -28,6 +28,18 @@ export type CheckReason =
   /** A reload changed a real server's checkers and with them its state (real.up/real.down only). */
   | 'config';
 
+/** Why a real server's weight changed (`real.weight`). */
+export type WeightReason =
+  /** A misc_dynamic MISC_CHECK exited 2..255: weight = exit status − 2 (check_misc.c). */
+  | 'misc_dynamic'
+  /** An inhibit_on_failure server went down: kept with weight 0. */
+  | 'inhibit_on_failure'
+  /** An inhibit_on_failure server came back: its weight is restored. */
+  | 'recovered';
+
+/** What moved a service's quorum (`service.quorum`): a check reason, a dynamic weight, or the start. */
+export type QuorumCause = CheckReason | 'misc_dynamic' | 'startup';
+
 export type LvsdEvent =
   | { type: 'daemon.started'; version: string; pid: number; configFile: string }
   | { type: 'daemon.stopping'; reason: string }
@@ -79,7 +91,22 @@ export type LvsdEvent =
     }
   | { type: 'real.up'; service: string; real: string; checker: string; reason: CheckReason; detail: string; latencyMs: number }
   | { type: 'real.down'; service: string; real: string; checker: string; reason: CheckReason; detail: string; latencyMs: number }
-  | { type: 'real.weight'; service: string; real: string; from: number; to: number; reason: string }
+  | {
+      type: 'real.weight';
+      service: string;
+      real: string;
+      from: number;
+      to: number;
+      reason: WeightReason;
+      /** The checker whose outcome set the weight (misc_dynamic) or took the server down / up (inhibit). */
+      checker: string;
+      /** That outcome's detail (`exit 12`, `status 503`). */
+      detail: string;
+      /** That outcome's latency. */
+      latencyMs: number;
+      /** The script's exit status when a MISC_CHECK decided (misc_dynamic: the status that set the weight); else null. */
+      exitCode: number | null;
+    }
   | {
       type: 'service.quorum';
       service: string;
@@ -88,6 +115,12 @@ export type LvsdEvent =
       quorum: number;
       hysteresis: number;
       sorryServer: string | null;
+      /** The real server whose change moved quorum (a reload's weight edit included); null at start and when a reload added or removed servers. */
+      real: string | null;
+      /** The checker that decided that change; null when no checker did. */
+      checker: string | null;
+      /** Why: the deciding outcome's reason (`refused`, `ok`, `config` for a reload), `misc_dynamic`, or `startup`. */
+      reason: QuorumCause;
       /** Set on the service's first evaluation (start or added by reload): a state, not a change. */
       initial?: boolean;
     }

@@ -5,7 +5,19 @@ import type { ScriptPort, ScriptResult } from './ports.js';
 
 const OUTPUT_LIMIT = 4096;
 /** Grace between SIGTERM and SIGKILL for a script that overran its timeout. */
-const KILL_GRACE_MS = 1000;
+export const KILL_GRACE_MS = 1000;
+/**
+ * After SIGKILL, how long to wait for the exit report before settling anyway (a process
+ * stuck in uninterruptible sleep): a caller (a checker, a track script) must never wait
+ * for ever.
+ */
+export const GIVE_UP_MS = 1000;
+/**
+ * After the script exits, how long its stdout/stderr may still deliver bytes already
+ * written. A background child that inherited the pipes can hold them open for as long as
+ * it lives; we stop reading then instead of waiting for it.
+ */
+export const OUTPUT_DRAIN_MS = 20;
 
 /** Reads a whole text file, or throws (the lookup treats a throw as "no such user"). */
 export type ReadText = (file: string) => string;
@@ -61,7 +73,14 @@ export class UserCache {
 
 /**
  * Runs scripts as child processes (no shell, as keepalived execs them), never blocking the
- * event loop: the promise settles when the child exits or its timeout kills it.
+ * event loop. The promise settles when the script *process* exits, as keepalived waits on
+ * the script's pid (scheduler.c thread_add_child / waitpid), not when its output pipes
+ * close: a script that leaves a background child holding stdout (`sleep 3 & exit 0`, a
+ * `setsid` daemon) has still finished. Output is what arrived by then (and within
+ * OUTPUT_DRAIN_MS). A script that overruns its timeout gets SIGTERM on its process group,
+ * SIGKILL KILL_GRACE_MS later, and the promise settles at the latest GIVE_UP_MS after that;
+ * once a timed-out script is gone its group is sent SIGKILL at once, as keepalived's
+ * misc_check_child_thread does, so no child it started lives on.
  */
 export class ChildScriptRunner implements ScriptPort {
   private defaultUser: ScriptUser | null;
@@ -92,6 +111,13 @@ export class ChildScriptRunner implements ScriptPort {
       let output = '';
       let timedOut = false;
       let settled = false;
+      let endedAt: number | null = null;
+      const timers: NodeJS.Timeout[] = [];
+      const later = (ms: number, fn: () => void) => {
+        const t = setTimeout(fn, ms);
+        t.unref();
+        timers.push(t);
+      };
       const child = spawn(cmd.argv[0]!, [...cmd.argv.slice(1), ...(opts.extraArgs ?? [])], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(opts.env ?? {}) },
@@ -110,20 +136,36 @@ export class ChildScriptRunner implements ScriptPort {
           /* already gone */
         }
       };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        killGroup('SIGTERM');
-        setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
-      }, Math.max(1, opts.timeoutMs));
-      timer.unref();
       const finish = (r: Omit<ScriptResult, 'durationMs' | 'output' | 'timedOut'>) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
-        resolve({ ...r, timedOut, durationMs: performance.now() - started, output });
+        for (const t of timers) clearTimeout(t);
+        // stop reading pipes a background child may hold open; their fds must not leak
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        resolve({ ...r, timedOut, durationMs: (endedAt ?? performance.now()) - started, output });
       };
+      later(Math.max(1, opts.timeoutMs), () => {
+        timedOut = true;
+        killGroup('SIGTERM');
+        later(KILL_GRACE_MS, () => {
+          killGroup('SIGKILL');
+          later(GIVE_UP_MS, () => finish({ exitCode: null, signal: null, spawnError: null }));
+        });
+      });
       child.on('error', (err) => finish({ exitCode: null, signal: null, spawnError: (err as NodeJS.ErrnoException).code ?? err.message }));
-      child.on('close', (code, signal) => finish({ exitCode: code, signal, spawnError: null }));
+      child.on('exit', (code, signal) => {
+        endedAt = performance.now();
+        // the timeout (and its kill sequence) ends with the process
+        for (const t of timers) clearTimeout(t);
+        timers.length = 0;
+        if (timedOut) killGroup('SIGKILL');
+        const done = () => finish({ exitCode: code, signal, spawnError: null });
+        const pipesDone = (!child.stdout || child.stdout.readableEnded || child.stdout.destroyed) && (!child.stderr || child.stderr.readableEnded || child.stderr.destroyed);
+        if (pipesDone) return done();
+        child.once('close', done);
+        later(OUTPUT_DRAIN_MS, done);
+      });
     });
   }
 }

@@ -6,6 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { createHash } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { HttpProbe } from '../../../src/check/http-probe.js';
 import { TcpProbe } from '../../../src/check/tcp-probe.js';
@@ -78,6 +79,54 @@ test('all urls must pass: the first failing one fails the check and is named', a
   assert.equal(o.reason, 'status');
   assert.equal(o.detail, 'GET /status/500: status 500');
   assert.ok(!s.seen.some((r) => r.url === '/never'), 'stops at the first failure');
+});
+
+test('a retry starts at the url that failed (keepalived retries the failing url), a new check at the first', async () => {
+  const s = await server();
+  const { host, port } = s.address;
+  const p = new HttpProbe(httpChecker(host, port, [url('/ok'), url('/status/500'), url('/never')], T), ctx);
+  assert.equal((await p.run()).detail, 'GET /status/500: status 500');
+  assert.deepEqual(s.seen.map((r) => r.url), ['/ok', '/status/500']);
+  assert.equal((await p.run({ retry: true })).detail, 'GET /status/500: status 500');
+  assert.deepEqual(s.seen.map((r) => r.url), ['/ok', '/status/500', '/status/500'], 'the retry fetched only the failing url');
+  await p.run({ retry: false });
+  assert.deepEqual(s.seen.slice(3).map((r) => r.url), ['/ok', '/status/500'], 'a new check starts over');
+  p.close();
+});
+
+test('a body ended (FIN) before its Content-Length is judged on the bytes received, with a warning once; a RST fails it', async () => {
+  const s = await server();
+  const { host, port } = s.address;
+  const md5 = (b: string) => createHash('md5').update(b).digest('hex');
+  warnings.length = 0;
+  const p = new HttpProbe(httpChecker(host, port, [url('/short')], T), ctx);
+  assert.deepEqual(await p.run().then((o) => [o.ok, o.reason, o.detail]), [true, 'ok', ''], 'status 200: keepalived passes it (http_handle_response only logs)');
+  assert.deepEqual(await p.run().then((o) => [o.ok, o.reason]), [true, 'ok']);
+  assert.equal(warnings.length, 1, 'the same difference is warned about once');
+  assert.match(warnings[0]!, /content_length \(100\) does not match received bytes \(5\)/);
+  p.close();
+  // the digest is over what came: the 5 bytes
+  const d = new HttpProbe(httpChecker(host, port, [url('/short', { digest: md5('hello') })], T), ctx);
+  assert.deepEqual(await d.run().then((o) => [o.ok, o.reason]), [true, 'ok']);
+  d.close();
+  const r = new HttpProbe(httpChecker(host, port, [url('/short-rst')], T), ctx);
+  const o = await r.run();
+  r.close();
+  assert.deepEqual([o.ok, o.reason], [false, 'reset'], JSON.stringify(o));
+});
+
+test('a reload that changes connect_timeout reaches the probe (update): the next attempt uses it', async () => {
+  const s = await server();
+  s.mode = 'hang';
+  const { host, port } = s.address;
+  const c = httpChecker(host, port, [url('/')], { connectTimeoutMs: 2000 });
+  const p = new HttpProbe(c, ctx);
+  p.update({ ...c, timing: { ...c.timing, connectTimeoutMs: 120 } });
+  const t0 = performance.now();
+  const o = await p.run();
+  p.close();
+  assert.equal(o.detail, 'no response within 120 ms');
+  assert.ok(performance.now() - t0 < 1000);
 });
 
 test('status_code ranges: 301 accepted when listed', async () => {

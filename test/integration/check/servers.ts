@@ -22,6 +22,9 @@ export interface SeenRequest {
   readonly httpVersion: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The address and port the request arrived at. */
+  readonly localAddress: string;
+  readonly localPort: number;
   readonly servername: string | null;
 }
 
@@ -37,12 +40,19 @@ export class FlipServer {
   private port = 0;
   private readonly host: string;
   private readonly sockets = new Set<Socket>();
+  /** The TCP sockets under TLS ones, by remote port (a TLS socket cannot send a RST itself). */
+  private readonly raw = new Map<number, Socket>();
 
   constructor(opts: { tls?: { key: Buffer; cert: Buffer }; host?: string } = {}) {
     this.host = opts.host ?? '127.0.0.1';
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
     this.server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : createHttpServer(handler);
     this.server.keepAliveTimeout = 60_000;
+    this.server.on('connection', (s: Socket) => {
+      const port = s.remotePort ?? 0;
+      this.raw.set(port, s);
+      s.on('close', () => this.raw.delete(port));
+    });
     this.server.on(opts.tls ? 'secureConnection' : 'connection', (s: Socket) => {
       this.connections++;
       this.sockets.add(s);
@@ -82,15 +92,17 @@ export class FlipServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const sock = req.socket as Socket & { servername?: string | false };
+    const path = req.url ?? '/';
     this.seen.push({
       url: req.url ?? '',
       headers: req.headers,
       httpVersion: req.httpVersion,
       remoteAddress: sock.remoteAddress ?? '',
       remotePort: sock.remotePort ?? 0,
+      localAddress: sock.localAddress ?? '',
+      localPort: sock.localPort ?? 0,
       servername: typeof sock.servername === 'string' ? sock.servername : null,
     });
-    const path = req.url ?? '/';
     if (path.startsWith('/status/')) {
       res.statusCode = Number(path.slice(8));
       res.end('status\n');
@@ -104,6 +116,12 @@ export class FlipServer {
     }
     if (path.startsWith('/size/')) {
       res.end(Buffer.alloc(Number(path.slice(6)), 0x61));
+      return;
+    }
+    if (path === '/short' || path === '/short-rst') {
+      // Content-Length 100, 5 bytes sent, then the connection ends: FIN, or RST
+      sock.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nhello');
+      setTimeout(() => (path === '/short' ? sock.end() : (this.raw.get(sock.remotePort ?? 0) ?? sock).resetAndDestroy()), 10);
       return;
     }
     switch (this.mode) {
@@ -120,7 +138,7 @@ export class FlipServer {
       case 'hang':
         return; // never answers
       case 'reset':
-        req.socket.resetAndDestroy();
+        (this.raw.get(req.socket.remotePort ?? 0) ?? req.socket).resetAndDestroy();
         return;
       case 'slow': {
         const t = setTimeout(() => res.end(this.body), this.slowMs);

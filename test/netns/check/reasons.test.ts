@@ -82,3 +82,44 @@ test('real kernel failure reasons across a link: ok, refused, timeout (drop), un
   const left = (await run('ip', ['netns', 'list'])).stdout;
   assert.ok(!left.includes(t.prefix), `namespaces left behind: ${left}`);
 });
+
+test('connect_ip / connect_port put the probe on the wire to that address and port, nothing to the real server address', async () => {
+  const t = new Topology('chkc');
+  try {
+    await t.addHosts('dir', 'rs');
+    await t.link('dir', 'eth0', 'rs', 'eth0');
+    await t.addr('dir', 'eth0', '198.18.42.1/24');
+    await t.addr('rs', 'eth0', '198.18.42.2/24');
+    await t.addr('rs', 'eth0', '198.18.42.3/24');
+    const srv = t.spawn('rs', ['node', '--import', 'tsx', 'test/netns/check/server-cli.ts', '198.18.42.3', '8083']);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('server did not start')), 20_000);
+      srv.stdout!.on('data', (d: Buffer) => {
+        if (String(d).includes('ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    // counters on the real server's input: SYNs to connect_ip:connect_port, and anything IP to the real server address
+    for (const r of [
+      'add table inet lvtchkc',
+      'add chain inet lvtchkc in { type filter hook input priority 0; policy accept; }',
+      'add rule inet lvtchkc in ip daddr 198.18.42.3 tcp dport 8083 tcp flags & (syn|ack) == syn counter',
+      'add rule inet lvtchkc in ip daddr 198.18.42.2 counter',
+    ]) await t.ok('rs', ['nft', ...r.split(' ')]);
+    const redirect = { connectIp: '198.18.42.3', connectPort: 8083 };
+    const o = await probe(t, [
+      { ...tcpChecker('198.18.42.2', 80, T), ...redirect },
+      { ...httpChecker('198.18.42.2', 80, [url('/')], T), ...redirect },
+    ]);
+    assert.deepEqual(o.map((x) => x.reason), ['ok', 'ok']);
+    const listing = JSON.parse(await t.ok('rs', ['nft', '-j', 'list', 'chain', 'inet', 'lvtchkc', 'in'])) as {
+      nftables: Array<{ rule?: { expr: Array<{ counter?: { packets: number } }> } }>;
+    };
+    const counters = listing.nftables.flatMap((e) => (e.rule ? e.rule.expr.filter((x) => x.counter).map((x) => x.counter!.packets) : []));
+    assert.deepEqual(counters, [2, 0], 'one SYN per checker to 198.18.42.3:8083, no packet to the real server address 198.18.42.2');
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   initialCheckerState,
+  retryRuleOf,
   stepChecker,
   type CheckerEffect,
   type CheckerState,
+  type RetryRule,
 } from '../../../src/check/machine.js';
 import type { CheckOutcome } from '../../../src/check/outcome.js';
 import type { CheckTiming } from '../../../src/model/types.js';
@@ -21,12 +23,20 @@ const TIMEOUT: CheckOutcome = { ok: false, reason: 'timeout', detail: 'no connec
  */
 function simulate(
   t: CheckTiming,
-  opts: { startUp: boolean; untilMs: number; outcomeAt: (n: number, startMs: number) => CheckOutcome; warmupDelayMs?: number },
+  opts: {
+    startUp: boolean; untilMs: number; outcomeAt: (n: number, startMs: number) => CheckOutcome; warmupDelayMs?: number;
+    /** default the TCP rule; the HTTP/MISC rule differs only while down */
+    rule?: RetryRule;
+    /** preset retryIt (keepalived's "one failure is enough": retry) */
+    retryIt?: number;
+  },
 ) {
-  let s: CheckerState = initialCheckerState(opts.startUp, 0);
+  const rule = opts.rule ?? 'any_state';
+  let s: CheckerState = initialCheckerState(opts.startUp, 0, opts.retryIt ?? 0);
   const transitions: Array<{ at: number; up: boolean; reason: string }> = [];
   const changes: Array<{ at: number; reason: string }> = [];
   const attemptStarts: number[] = [];
+  const retries: boolean[] = [];
   let timerAt: number | null = null;
   let now = 0;
   let n = 0;
@@ -35,30 +45,33 @@ function simulate(
     for (const e of effects) {
       if (e.kind === 'arm') timerAt = now + e.delayMs;
       else if (e.kind === 'disarm') timerAt = null;
-      else if (e.kind === 'probe') probe = true;
+      else if (e.kind === 'probe') {
+        probe = true;
+        retries.push(e.retry);
+      }
       else if (e.kind === 'transition') transitions.push({ at: now, up: e.up, reason: e.outcome.reason });
       else if (e.kind === 'result-changed') changes.push({ at: now, reason: e.outcome.reason });
     }
     return probe ? opts.outcomeAt(n++, now) : null;
   };
-  let r = stepChecker(t, s, { kind: 'start', now, delayMs: opts.warmupDelayMs ?? 0 });
+  let r = stepChecker(t, rule, s, { kind: 'start', now, delayMs: opts.warmupDelayMs ?? 0 });
   s = r.state;
   apply(r.effects);
   for (let guard = 0; guard < 100_000; guard++) {
     if (timerAt === null || timerAt > opts.untilMs) break;
     now = timerAt;
     timerAt = null;
-    r = stepChecker(t, s, { kind: 'due', now });
+    r = stepChecker(t, rule, s, { kind: 'due', now });
     s = r.state;
     attemptStarts.push(now);
     const o = apply(r.effects);
     assert.ok(o, 'a due timer must start an attempt');
     now += o.latencyMs;
-    r = stepChecker(t, s, { kind: 'result', now, outcome: o });
+    r = stepChecker(t, rule, s, { kind: 'result', now, outcome: o });
     s = r.state;
     apply(r.effects);
   }
-  return { state: s, transitions, changes, attemptStarts };
+  return { state: s, transitions, changes, attemptStarts, retries };
 }
 
 test('checks run every delay_loop, measured from the start of the previous check', () => {
@@ -100,12 +113,58 @@ test('a retry that passes cancels the failure: no state change', () => {
   assert.deepEqual(changes.map((c) => c.reason), ['ok', 'refused', 'ok']);
 });
 
-test('while down a failed attempt fails the check at once: no retries (check_http.c timeout_epilog)', () => {
+test('check_http.c timeout_epilog: while down, HTTP_GET/SSL_GET fail a check at once; only a checker that never ran retries', () => {
   const t = timing({ delayLoopMs: 1000, retry: 3, delayBeforeRetryMs: 100 });
-  const { attemptStarts, state } = simulate(t, { startUp: false, untilMs: 3500, outcomeAt: () => REFUSED });
-  assert.deepEqual(attemptStarts, [0, 1000, 2000, 3000]);
+  assert.equal(retryRuleOf('http'), 'up_or_unrun');
+  assert.equal(retryRuleOf('ssl'), 'up_or_unrun');
+  // alpha (down), never run: the first failed attempt is retried (`is_up || !has_run`), the
+  // retry ends has_run, so the check fails then; later checks get no retry.
+  const { attemptStarts, state, retries } = simulate(t, { rule: 'up_or_unrun', startUp: false, untilMs: 3500, outcomeAt: () => REFUSED });
+  assert.deepEqual(attemptStarts, [0, 101, 1000, 2000, 3000]);
+  assert.deepEqual(retries, [false, true, false, false, false]);
   assert.equal(state.up, false);
   assert.equal(state.failStreak, 4);
+  // up: the usual `retry` retries, each delay_before_retry after the failed attempt.
+  const up = simulate(t, { rule: 'up_or_unrun', startUp: true, untilMs: 900, outcomeAt: () => REFUSED });
+  assert.deepEqual(up.attemptStarts, [0, 101, 202, 303]);
+  assert.deepEqual(up.transitions, [{ at: 304, up: false, reason: 'refused' }]);
+});
+
+test('check_misc.c misc_check_child_thread: MISC_CHECK retries only while up or before its first attempt, like HTTP', () => {
+  assert.equal(retryRuleOf('misc'), 'up_or_unrun');
+  const t = timing({ delayLoopMs: 1000, retry: 1, delayBeforeRetryMs: 100 });
+  // up, then the script fails from the second check on: retried once, then down; then no retries.
+  const r = simulate(t, { rule: retryRuleOf('misc'), startUp: true, untilMs: 3500, outcomeAt: (n) => (n === 0 ? OK : REFUSED) });
+  assert.deepEqual(r.attemptStarts, [0, 1000, 1101, 2000, 3000]);
+  assert.deepEqual(r.transitions, [{ at: 1102, up: false, reason: 'refused' }]);
+});
+
+test('check_tcp.c tcp_epilog: TCP_CHECK retries a failed attempt in any state, down included', () => {
+  assert.equal(retryRuleOf('tcp'), 'any_state');
+  const t = timing({ delayLoopMs: 1000, retry: 2, delayBeforeRetryMs: 100 });
+  const { attemptStarts, state, transitions, retries } = simulate(t, { rule: 'any_state', startUp: false, untilMs: 2500, outcomeAt: () => REFUSED });
+  // every check: the attempt and two retries, down or not
+  assert.deepEqual(attemptStarts, [0, 101, 202, 1000, 1101, 1202, 2000, 2101, 2202]);
+  assert.deepEqual(retries, [false, true, true, false, true, true, false, true, true]);
+  assert.deepEqual(transitions, []);
+  assert.equal(state.failStreak, 3);
+  // and a retry that passes brings a down TCP checker up within the same check
+  const back = simulate(t, { rule: 'any_state', startUp: false, untilMs: 1500, outcomeAt: (n) => (n === 4 ? OK : REFUSED) });
+  assert.deepEqual(back.transitions, [{ at: 1102, up: true, reason: 'ok' }]);
+});
+
+test('check_data.c validate_check_config: "one failure is enough initially" (retry_it = retry at start)', () => {
+  const t = timing({ delayLoopMs: 1000, retry: 2, delayBeforeRetryMs: 100 });
+  for (const rule of ['any_state', 'up_or_unrun'] as const) {
+    // starts up with retryIt preset: the very first failure decides, no retry
+    const r = simulate(t, { rule, startUp: true, retryIt: t.retry, untilMs: 500, outcomeAt: () => REFUSED });
+    assert.deepEqual(r.attemptStarts, [0], rule);
+    assert.deepEqual(r.transitions, [{ at: 1, up: false, reason: 'refused' }], rule);
+    // a first success clears the preset: later failures get their retries again
+    const q = simulate(t, { rule, startUp: true, retryIt: t.retry, untilMs: 1500, outcomeAt: (n) => (n === 0 ? OK : REFUSED) });
+    assert.deepEqual(q.attemptStarts, [0, 1000, 1101, 1202], rule);
+    assert.deepEqual(q.transitions, [{ at: 1203, up: false, reason: 'refused' }], rule);
+  }
 });
 
 test('recovery is seen within one delay_loop', () => {
@@ -174,21 +233,21 @@ test('one failure in ten with retry 1 and rise/fall 1 never changes state either
 test('suspend stops new attempts; a result in flight still counts; resume re-arms', () => {
   const t = timing();
   let s = initialCheckerState(true, 0);
-  let r = stepChecker(t, s, { kind: 'start', now: 0, delayMs: 0 });
+  let r = stepChecker(t, 'any_state', s, { kind: 'start', now: 0, delayMs: 0 });
   s = r.state;
-  r = stepChecker(t, s, { kind: 'due', now: 0 });
+  r = stepChecker(t, 'any_state', s, { kind: 'due', now: 0 });
   s = r.state;
-  assert.deepEqual(r.effects, [{ kind: 'probe' }]);
-  r = stepChecker(t, s, { kind: 'suspend', now: 5 });
+  assert.deepEqual(r.effects, [{ kind: 'probe', retry: false }]);
+  r = stepChecker(t, 'any_state', s, { kind: 'suspend', now: 5 });
   s = r.state;
   assert.deepEqual(r.effects, [{ kind: 'disarm' }]);
-  r = stepChecker(t, s, { kind: 'result', now: 10, outcome: REFUSED });
+  r = stepChecker(t, 'any_state', s, { kind: 'result', now: 10, outcome: REFUSED });
   s = r.state;
   assert.equal(s.up, false);
   assert.ok(!r.effects.some((e) => e.kind === 'arm'), 'nothing armed while suspended');
-  r = stepChecker(t, s, { kind: 'due', now: 2000 });
+  r = stepChecker(t, 'any_state', s, { kind: 'due', now: 2000 });
   assert.deepEqual(r.effects, [], 'a stray timer does not probe while suspended');
-  r = stepChecker(t, s, { kind: 'resume', now: 3000, delayMs: 7 });
+  r = stepChecker(t, 'any_state', s, { kind: 'resume', now: 3000, delayMs: 7 });
   s = r.state;
   assert.deepEqual(r.effects, [{ kind: 'arm', delayMs: 7 }]);
   assert.equal(s.suspended, false);
@@ -196,7 +255,7 @@ test('suspend stops new attempts; a result in flight still counts; resume re-arm
 
 test('a result without an attempt in flight is ignored', () => {
   const s = initialCheckerState(true, 0);
-  const r = stepChecker(timing(), s, { kind: 'result', now: 1, outcome: REFUSED });
+  const r = stepChecker(timing(), 'any_state', s, { kind: 'result', now: 1, outcome: REFUSED });
   assert.equal(r.state, s);
   assert.deepEqual(r.effects, []);
 });

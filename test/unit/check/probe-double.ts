@@ -5,6 +5,7 @@
 import type { ProbeFactory } from '../../../src/check/probe.js';
 import type { CheckOutcome } from '../../../src/check/outcome.js';
 import type { ManualClock } from '../../../src/lib/clock.js';
+import type { Checker } from '../../../src/model/types.js';
 
 export const OK: CheckOutcome = { ok: true, reason: 'ok', detail: '', latencyMs: 2 };
 export const REFUSED: CheckOutcome = { ok: false, reason: 'refused', detail: 'ECONNREFUSED', latencyMs: 1 };
@@ -13,8 +14,10 @@ export const S503: CheckOutcome = { ok: false, reason: 'status', detail: 'status
 type Source = CheckOutcome | ((n: number, now: number) => CheckOutcome);
 
 export class FakeProbes {
-  readonly runs: Array<{ key: string; at: number }> = [];
+  readonly runs: Array<{ key: string; at: number; retry: boolean }> = [];
   readonly closed: string[] = [];
+  /** Definitions handed to `update` (a reload retimed the checker), by key. */
+  readonly updated: Checker[] = [];
   private readonly sources = new Map<string, Source>();
   private readonly counts = new Map<string, number>();
   private readonly clock: ManualClock;
@@ -33,13 +36,16 @@ export class FakeProbes {
   }
 
   readonly factory: ProbeFactory = (c) => ({
-    run: async () => {
+    run: async (attempt) => {
       const n = this.counts.get(c.key) ?? 0;
       this.counts.set(c.key, n + 1);
       const now = this.clock.now();
-      this.runs.push({ key: c.key, at: now });
+      this.runs.push({ key: c.key, at: now, retry: attempt?.retry ?? false });
       const s = this.sources.get(c.key) ?? OK;
       return typeof s === 'function' ? s(n, now) : s;
+    },
+    update: (next) => {
+      this.updated.push(next);
     },
     close: () => {
       this.closed.push(c.key);

@@ -64,6 +64,8 @@ for (const [name, r, dynamic, ok, reason, detail, weight] of miscRows) {
     assert.equal(o.reason, reason);
     assert.equal(o.detail, detail);
     assert.equal(o.weight, weight);
+    // the exit status travels with the outcome (real.weight names it), only when the script exited
+    assert.equal(o.exitCode, r?.exitCode ?? undefined);
   });
 }
 

@@ -10,6 +10,7 @@ import type { VirtualServer } from '../../../src/model/types.js';
 import type { ChecksReport } from '../../../src/check/report.js';
 import { cmd, miscChecker, model, noChanges, realServer, tcpChecker, virtualServer } from './fixtures.js';
 import { FakeProbes, OK, REFUSED, S503, advance } from './probe-double.js';
+import { loadConfigText } from '../../../src/config/load.js';
 
 function setup(vss: VirtualServer[], opts: { verboseResults?: boolean } = {}) {
   const clock = new ManualClock(0);
@@ -100,6 +101,7 @@ test('inhibit_on_failure keeps the server in the pool with weight 0 (real.weight
   await advance(clock, 10);
   assert.deepEqual(sub.health()[0], { service: vs.key, real: '198.18.1.1:80', up: false, weight: 0, inPool: true });
   assert.deepEqual(of('real.weight').map((e) => [e.from, e.to, e.reason]), [[7, 0, 'inhibit_on_failure']]);
+  assert.deepEqual(of('real.weight').map((e) => [e.checker, e.detail, e.latencyMs, e.exitCode]), [[tcp.key, 'ECONNREFUSED', 1, null]], 'the outcome that decided');
   probes.set(tcp.key, OK);
   await advance(clock, 1000);
   assert.deepEqual(sub.health()[0], { service: vs.key, real: '198.18.1.1:80', up: true, weight: 7, inPool: true });
@@ -113,10 +115,17 @@ test('misc_dynamic: exit 2..255 sets weight exit−2, exit 0 keeps it, exit 1 fa
   const { sub, probes, of, clock } = setup([vs]);
   await sub.start(model([vs]));
   assert.equal(sub.quorum()[0]!.quorumUp, false, 'weight 3 < quorum 5 at start');
-  probes.set(misc.key, { ok: true, reason: 'ok', detail: 'exit 12', latencyMs: 1, weight: 10 });
+  probes.set(misc.key, { ok: true, reason: 'ok', detail: 'exit 12', latencyMs: 1, weight: 10, exitCode: 12 });
   await advance(clock, 10);
   assert.equal(sub.health()[0]!.weight, 10);
   assert.deepEqual(of('real.weight').map((e) => [e.from, e.to, e.reason]), [[3, 10, 'misc_dynamic']]);
+  // which checker set it, with which exit status
+  assert.deepEqual(of('real.weight')[0], {
+    type: 'real.weight', service: vs.key, real: '198.18.1.1:80', from: 3, to: 10, reason: 'misc_dynamic',
+    checker: misc.key, detail: 'exit 12', latencyMs: 1, exitCode: 12,
+  });
+  // and the quorum it moved says so
+  assert.deepEqual(of('service.quorum').map((e) => [e.up, e.real, e.checker, e.reason]), [[false, null, null, 'startup'], [true, '198.18.1.1:80', misc.key, 'misc_dynamic']]);
   assert.equal(sub.quorum()[0]!.quorumUp, true);
   assert.equal(sub.quorum()[0]!.aliveWeight, 10);
   probes.set(misc.key, OK); // exit 0: weight unchanged
@@ -153,7 +162,10 @@ test('quorum with hysteresis, sorry server and quorum scripts (ipwrapper.c updat
   await advance(clock, 1000);
   let q = of('service.quorum');
   assert.equal(q.length, 1);
-  assert.deepEqual(q[0], { type: 'service.quorum', service: vs.key, up: false, aliveWeight: 0, quorum: 2, hysteresis: 1, sorryServer: '198.18.0.99:8080' });
+  assert.deepEqual(q[0], {
+    type: 'service.quorum', service: vs.key, up: false, aliveWeight: 0, quorum: 2, hysteresis: 1, sorryServer: '198.18.0.99:8080',
+    real: '198.18.1.3:80', checker: keys[2], reason: 'refused',
+  });
   assert.equal(scripts.callsOf('/q/down').length, 1);
   assert.equal(sub.quorum()[0]!.sorryServer, '198.18.0.99:8080');
   probes.set(keys[0]!, OK);
@@ -257,13 +269,14 @@ test('reload keeps state and history of unchanged checkers; timing-only changes 
 
   // 2. b's delay_loop changes (keepalived migrates timing); c's port changes (a new checker); d is added
   probes.set(b.key, OK);
+  const upsBefore = of('real.up').length;
   await sub.apply(model([mk({ bDelay: 300, cPort: 8080, extra: true })]), noChanges);
   assert.deepEqual(probes.closed, [c.key], 'only the changed checker was replaced');
   const rep = sub.report().services[0]!.reals;
   assert.equal(rep[1]!.checkers[0]!.attempts, 4, 'b kept its history');
   assert.equal(rep[2]!.checkers[0]!.attempts, 0, 'c starts over');
-  assert.equal(rep[2]!.up, true, 'a new non-alpha checker starts up');
-  assert.equal(of('real.up').at(-1)!.reason, 'config');
+  assert.equal(rep[2]!.up, false, 'the replacement of a down checker starts down: a reload alone brings nothing up');
+  assert.equal(of('real.up').length, upsBefore);
   assert.equal(rep[3]!.up, false, 'a new alpha real server starts down');
   const bRuns = probes.runsOf(b.key).length;
   await advance(clock, 700);
@@ -333,4 +346,132 @@ test('stop: timers cancelled, probes closed; omega runs notify_down and quorum_d
   assert.equal(scripts.callsOf('/x/qdown').length, 1);
   assert.equal(scripts.callsOf('/x/down')[0]!.opts.timeoutMs, 1000);
   assert.equal(scripts.callsOf('/y/down').length + scripts.callsOf('/y/qdown').length, 0, 'no omega: nothing at exit');
+});
+
+// ───────────── reload identity and start states, with models from the real compiler ─────────────
+
+/** A model compiled from keepalived.conf text (the compiler resolves inheritance and defaults). */
+function compiled(vsBody: string) {
+  const r = loadConfigText(`global_defs {\n    lvs_interface eth0\n}\nvirtual_server 198.18.0.10 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    warmup 0\n${vsBody}\n}\n`, 'c.conf', 'keepalived', { hostname: 'h', configId: 'h' });
+  assert.ok(r.ok, r.ok ? '' : r.diagnostics.map((d) => d.message).join(' | '));
+  return r.model;
+}
+const miscRs = (extra = '') => `    real_server 198.18.1.1 80 {\n        MISC_CHECK {\n            misc_path /bin/check\n${extra}        }\n    }`;
+
+test('reload: a delay_loop-only change keeps a down MISC_CHECK down; its derived misc_timeout is timing, not identity (B1)', async () => {
+  const before = compiled(`    delay_loop 2\n${miscRs()}`);
+  const after = compiled(`    delay_loop 1\n${miscRs()}`);
+  const key = 'misc:198.18.1.1:80#0';
+  const c0 = Object.values(before.virtualServers)[0]!.realServers['198.18.1.1:80']!.checkers[0]!;
+  const c1 = Object.values(after.virtualServers)[0]!.realServers['198.18.1.1:80']!.checkers[0]!;
+  assert.deepEqual([c0.kind === 'misc' && c0.timeoutMs, c1.kind === 'misc' && c1.timeoutMs], [2000, 1000], 'misc_timeout follows delay_loop');
+  const { sub, probes, of, clock } = setup([]);
+  probes.set(key, { ok: false, reason: 'script_exit', detail: 'exit 1', latencyMs: 3, exitCode: 1 });
+  await sub.start(before);
+  await advance(clock, 2500);
+  assert.equal(sub.health()[0]!.up, false);
+  const downs = of('real.down').length;
+  await sub.apply(after, noChanges);
+  assert.deepEqual(probes.closed, [], 'the checker was kept, not replaced');
+  assert.equal(sub.health()[0]!.up, false, 'still down');
+  assert.equal(of('real.up').length, 0, 'no real.up from a reload');
+  assert.equal(sub.report().services[0]!.reals[0]!.checkers[0]!.attempts, 2, 'history kept');
+  const u = probes.updated.at(-1);
+  assert.equal(u?.kind === 'misc' ? u.timeoutMs : null, 1000, 'the probe runs with the new misc_timeout');
+  const runs = probes.runsOf(key).length;
+  await advance(clock, 2100);
+  assert.ok(probes.runsOf(key).length >= runs + 2, 'now every second');
+  assert.equal(of('real.down').length, downs);
+  await sub.stop('shutdown');
+});
+
+test('reload: toggling alpha on the virtual server replaces no checker (alpha is a start state, not identity)', async () => {
+  const body = (alpha: string) => `    delay_loop 1\n${alpha}    real_server 198.18.1.1 80 {\n        TCP_CHECK {\n        }\n    }\n    real_server 198.18.1.2 80 {\n        TCP_CHECK {\n        }\n    }`;
+  const { sub, probes, of, clock } = setup([]);
+  probes.set('tcp:198.18.1.2:80#0', REFUSED);
+  await sub.start(compiled(body('')));
+  await advance(clock, 1500);
+  assert.deepEqual(sub.health().map((h) => h.up), [true, false]);
+  await sub.apply(compiled(body('    alpha\n')), noChanges);
+  assert.deepEqual(probes.closed, []);
+  assert.deepEqual(sub.health().map((h) => h.up), [true, false], 'states unchanged');
+  await sub.apply(compiled(body('')), noChanges);
+  assert.deepEqual(probes.closed, []);
+  assert.equal(of('real.up').length + of('real.down').length, 1, 'only the one real failure');
+  await sub.stop('shutdown');
+});
+
+test('reload: a changed checker that replaces a down one starts down with one failure enough; one replacing an up one starts up', async () => {
+  const body = (path: string) => `    delay_loop 1\n    retry 3\n    real_server 198.18.1.1 80 {\n        MISC_CHECK {\n            misc_path ${path}\n        }\n    }\n    real_server 198.18.1.2 80 {\n        MISC_CHECK {\n            misc_path ${path}\n        }\n    }`;
+  const { sub, probes, of, clock } = setup([]);
+  const k1 = 'misc:198.18.1.1:80#0';
+  const k2 = 'misc:198.18.1.2:80#0';
+  probes.set(k1, { ok: false, reason: 'script_exit', detail: 'exit 1', latencyMs: 1, exitCode: 1 });
+  await sub.start(compiled(body('/bin/old')));
+  await advance(clock, 1500);
+  assert.deepEqual(sub.health().map((h) => h.up), [false, true]);
+  await sub.apply(compiled(body('/bin/new')), noChanges);
+  assert.deepEqual(probes.closed.sort(), [k1, k2], 'both replaced (the script changed)');
+  assert.deepEqual(sub.health().map((h) => h.up), [false, true], 'the down one stays down, the up one stays up');
+  assert.equal(of('real.up').length, 0);
+  // the new checker of the up server: one failure is not enough (it replaced an up checker, nothing failed)
+  probes.set(k2, { ok: false, reason: 'script_exit', detail: 'exit 1', latencyMs: 1, exitCode: 1 });
+  await advance(clock, 50);
+  assert.equal(sub.health()[1]!.up, true, 'retries pending (retry 3)');
+  // the down server's replacement comes up on its first success
+  probes.set(k1, OK);
+  await advance(clock, 1000);
+  assert.equal(sub.health()[0]!.up, true);
+  await sub.stop('shutdown');
+});
+
+test('reload: keepalived migrate_checkers — a new checker on a real server with a failed checker: alpha starts down, one failure enough', async () => {
+  const body = (extra: string) => `    delay_loop 1\n    retry 2\n    real_server 198.18.1.1 80 {\n        TCP_CHECK {\n        }\n${extra}    }`;
+  const { sub, probes, clock } = setup([]);
+  probes.set('tcp:198.18.1.1:80#0', REFUSED);
+  await sub.start(compiled(body('')));
+  await advance(clock, 500);
+  assert.equal(sub.health()[0]!.up, false);
+  await sub.apply(compiled(body('        MISC_CHECK {\n            misc_path /bin/a\n            alpha\n        }\n        MISC_CHECK {\n            misc_path /bin/b\n        }\n')), noChanges);
+  const ck = sub.report().services[0]!.reals[0]!.checkers;
+  assert.deepEqual(ck.map((c) => [c.checker, c.up]), [['tcp:198.18.1.1:80#0', false], ['misc:198.18.1.1:80#0', false], ['misc:198.18.1.1:80#1', true]]);
+  probes.set('misc:198.18.1.1:80#1', { ok: false, reason: 'script_exit', detail: 'exit 1', latencyMs: 1, exitCode: 1 });
+  await advance(clock, 20);
+  assert.equal(sub.report().services[0]!.reals[0]!.checkers[2]!.up, false, 'the first failure decided (retry_it = retry)');
+  assert.equal(probes.runsOf('misc:198.18.1.1:80#1').length, 1, 'no retry');
+  await sub.stop('shutdown');
+});
+
+test('alpha set inside a checker block: that checker starts down, the real server is up only when all checkers are (S1)', async () => {
+  const m = compiled(`    delay_loop 1\n    real_server 198.18.1.1 80 {\n        TCP_CHECK {\n        }\n        MISC_CHECK {\n            misc_path /bin/check\n            alpha\n        }\n    }\n    real_server 198.18.1.2 80 {\n        alpha\n        TCP_CHECK {\n            alpha off\n        }\n    }`);
+  const { sub, probes, of, clock } = setup([]);
+  await sub.start(m);
+  const rep = () => sub.report().services[0]!.reals.map((r) => [r.up, ...r.checkers.map((c) => c.up)]);
+  assert.deepEqual(rep(), [[false, true, false], [true, true]], 'per-checker start states');
+  probes.set('misc:198.18.1.1:80#0', { ok: false, reason: 'script_exit', detail: 'exit 1', latencyMs: 1, exitCode: 1 });
+  await advance(clock, 1500);
+  assert.deepEqual(rep(), [[false, true, false], [true, true]]);
+  probes.set('misc:198.18.1.1:80#0', OK);
+  await advance(clock, 1000);
+  assert.deepEqual(rep(), [[true, true, true], [true, true]]);
+  assert.deepEqual(of('real.up').map((e) => [e.real, e.checker]), [['198.18.1.1:80', 'misc:198.18.1.1:80#0']]);
+  await sub.stop('shutdown');
+});
+
+test('at start one failure is enough (check_data.c validate_check_config); a server added by reload gets its retries', async () => {
+  const body = (both: boolean) => `    delay_loop 1\n    retry 2\n    delay_before_retry 1\n    real_server 198.18.1.1 80 {\n        TCP_CHECK {\n        }\n    }\n${both ? '    real_server 198.18.1.2 80 {\n        TCP_CHECK {\n        }\n    }' : ''}`;
+  const { sub, probes, clock } = setup([]);
+  probes.set('tcp:198.18.1.1:80#0', REFUSED);
+  probes.set('tcp:198.18.1.2:80#0', REFUSED);
+  await sub.start(compiled(body(false)));
+  await advance(clock, 20);
+  assert.equal(sub.health()[0]!.up, false, 'down at the first failure');
+  assert.equal(probes.runsOf('tcp:198.18.1.1:80#0').length, 1);
+  await sub.apply(compiled(body(true)), noChanges);
+  await advance(clock, 20);
+  assert.equal(sub.health()[1]!.up, true, 'a reload-added server retries first');
+  await advance(clock, 2100);
+  assert.equal(sub.health()[1]!.up, false);
+  assert.deepEqual(probes.runs.filter((r) => r.key === 'tcp:198.18.1.2:80#0').map((r) => r.retry).slice(0, 3), [false, true, true], 'the attempt and two retries');
+  await sub.stop('shutdown');
 });

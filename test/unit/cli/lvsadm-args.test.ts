@@ -25,3 +25,14 @@ test('lvsadm rejects bad usage with ERR_LVSADM_USAGE', () => {
     assert.throws(() => p(bad), (e: { code: string }) => e.code === 'ERR_LVSADM_USAGE', bad);
   }
 });
+
+test('lvsadm checks takes an optional SERVICE, as the control command does; a bad one is ERR_LVSADM_USAGE', () => {
+  assert.deepEqual(p('checks'), { control: '/run/lvsd/lvsd.sock', json: false, cmd: 'checks', args: {}, view: 'checks' });
+  for (const key of ['tcp:198.18.0.10:80', 'udp:[2001:db8::10]:53', 'fwmark:7', 'group:tcp:web']) {
+    assert.deepEqual(p(`checks ${key}`).args, { service: key }, key);
+  }
+  assert.deepEqual(p('--json checks tcp:198.18.0.10:80').json, true);
+  for (const bad of ['checks 198.18.0.10:80', 'checks tcp:198.18.0.10', 'checks sctp:198.18.0.10:80', 'checks fwmark:x', 'checks tcp:198.18.0.10:80 extra']) {
+    assert.throws(() => p(bad), (e: { code: string }) => e.code === 'ERR_LVSADM_USAGE', bad);
+  }
+});

@@ -29,8 +29,14 @@ test('health bridge syncs everything at start, then one real server per event; w
     ['quorum', 'tcp:198.18.0.10:80', true],
   ]);
   health[0] = { ...health[0]!, weight: 7 }; // misc_dynamic
-  bus.emit({ type: 'real.weight', service: 'tcp:198.18.0.10:80', real: '198.18.1.11:80', from: 3, to: 7, reason: 'misc_dynamic' });
-  bus.emit({ type: 'service.quorum', service: 'tcp:198.18.0.10:80', up: false, aliveWeight: 0, quorum: 1, hysteresis: 0, sorryServer: null });
+  bus.emit({
+    type: 'real.weight', service: 'tcp:198.18.0.10:80', real: '198.18.1.11:80', from: 3, to: 7, reason: 'misc_dynamic',
+    checker: 'misc:198.18.1.11:80#0', detail: 'exit 9', latencyMs: 4, exitCode: 9,
+  });
+  bus.emit({
+    type: 'service.quorum', service: 'tcp:198.18.0.10:80', up: false, aliveWeight: 0, quorum: 1, hysteresis: 0, sorryServer: null,
+    real: '198.18.1.11:80', checker: 'misc:198.18.1.11:80#0', reason: 'script_exit',
+  });
   assert.deepEqual(calls.splice(0), [
     ['real', 'tcp:198.18.0.10:80', '198.18.1.11:80', { up: true, weight: 7 }],
     ['quorum', 'tcp:198.18.0.10:80', false],

@@ -54,11 +54,44 @@ test('a service that starts below quorum is a state (info), a later loss is a wa
   const bus = new EventBus();
   attachLogSink(bus, createLogger({ format: 'json', level: 'info', destination: s.stream }));
   const base = { type: 'service.quorum' as const, service: 'tcp:198.18.0.10:80', up: false, aliveWeight: 0, quorum: 1, hysteresis: 0, sorryServer: null };
-  bus.emit({ ...base, initial: true });
-  bus.emit(base);
+  bus.emit({ ...base, initial: true, real: null, checker: null, reason: 'startup' });
+  bus.emit({ ...base, real: '198.18.1.1:80', checker: 'tcp:198.18.1.1:80#0', reason: 'refused' });
   assert.equal(s.lines[0]!.level, 30);
   assert.match(String(s.lines[0]!.msg), /not reached yet/);
   assert.equal(s.lines[0]!.initial, true);
   assert.equal(s.lines[1]!.level, 40);
   assert.match(String(s.lines[1]!.msg), /quorum lost/);
+});
+
+test('real.weight and service.quorum say what caused them, in stable snake_case fields', () => {
+  const s = sink();
+  const bus = new EventBus();
+  attachLogSink(bus, createLogger({ format: 'json', level: 'info', destination: s.stream }));
+  bus.emit({
+    type: 'real.weight', service: 'tcp:198.18.0.10:80', real: '198.18.1.1:80', from: 3, to: 10, reason: 'misc_dynamic',
+    checker: 'misc:198.18.1.1:80#0', detail: 'exit 12', latencyMs: 4.5, exitCode: 12,
+  });
+  bus.emit({
+    type: 'service.quorum', service: 'tcp:198.18.0.10:80', up: true, aliveWeight: 10, quorum: 5, hysteresis: 0, sorryServer: null,
+    real: '198.18.1.1:80', checker: 'misc:198.18.1.1:80#0', reason: 'misc_dynamic',
+  });
+  bus.emit({
+    type: 'service.quorum', service: 'tcp:198.18.0.10:80', up: false, aliveWeight: 0, quorum: 5, hysteresis: 0, sorryServer: '198.18.0.99:8080',
+    real: null, checker: null, reason: 'config',
+  });
+  const [w, q, r] = s.lines as Array<Record<string, unknown>>;
+  const pick = (l: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, l[k]]));
+  assert.deepEqual(pick(w!, ['event', 'level', 'service', 'real', 'from', 'to', 'reason', 'checker', 'detail', 'latency_ms', 'exit_code']), {
+    event: 'real.weight', level: 30, service: 'tcp:198.18.0.10:80', real: '198.18.1.1:80', from: 3, to: 10, reason: 'misc_dynamic',
+    checker: 'misc:198.18.1.1:80#0', detail: 'exit 12', latency_ms: 4.5, exit_code: 12,
+  });
+  assert.equal(w!.msg, 'tcp:198.18.0.10:80 real 198.18.1.1:80 weight 3 -> 10 (misc_dynamic: misc:198.18.1.1:80#0 exit 12)');
+  assert.deepEqual(pick(q!, ['event', 'level', 'up', 'alive_weight', 'sorry_server', 'real', 'checker', 'reason']), {
+    event: 'service.quorum', level: 30, up: true, alive_weight: 10, sorry_server: null, real: '198.18.1.1:80', checker: 'misc:198.18.1.1:80#0', reason: 'misc_dynamic',
+  });
+  assert.equal(q!.msg, 'tcp:198.18.0.10:80 quorum gained (alive weight 10, quorum 5; real 198.18.1.1:80 misc:198.18.1.1:80#0: misc_dynamic)');
+  assert.deepEqual(pick(r!, ['level', 'up', 'sorry_server', 'real', 'checker', 'reason']), {
+    level: 40, up: false, sorry_server: '198.18.0.99:8080', real: null, checker: null, reason: 'config',
+  });
+  assert.equal(r!.msg, 'tcp:198.18.0.10:80 quorum lost (alive weight 0, quorum 5; config)');
 });
