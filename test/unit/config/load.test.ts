@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { detectFormat, EXIT_CODES, exitCodeFor, loadConfigFile, loadConfigText } from '../../../src/config/load.js';
 import { didYouMean, editDistance } from '../../../src/config/did-you-mean.js';
 import { formatDiagnostic } from '../../../src/lib/errors.js';
+import { formatConfigDiagnostic } from '../../../src/config/diagnostics.js';
 
 const opts = { hostname: 'h', configId: 'h' };
 
@@ -21,7 +22,8 @@ test('a missing or unreadable main file is a diagnostic (exit 4), never a throw'
   const r = loadConfigFile('/nonexistent/lvt-cfg/keepalived.conf', opts);
   assert.equal(r.ok, false);
   assert.equal(exitCodeFor(r), EXIT_CODES.CONFIG);
-  assert.deepEqual(r.ok ? [] : r.diagnostics.map(formatDiagnostic), ['config file /nonexistent/lvt-cfg/keepalived.conf does not exist']);
+  // FILE: message [CODE], like every other diagnostic but without a line: the file as a whole.
+  assert.deepEqual(r.ok ? [] : r.diagnostics.map(formatConfigDiagnostic), ['/nonexistent/lvt-cfg/keepalived.conf: the config file does not exist [ERR_CONFIG_IO]']);
   const dir = mkdtempSync(join(tmpdir(), 'lvt-cfg-load-'));
   try {
     const d = loadConfigFile(dir, opts);
