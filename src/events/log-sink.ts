@@ -22,6 +22,7 @@ export function snake(key: string): string {
 export function levelOf(ev: LvsdEvent): Level {
   switch (ev.type) {
     case 'config.rejected':
+    case 'config.apply_failed':
     case 'forward.error':
       return 'error';
     case 'real.down':
@@ -51,6 +52,8 @@ export function messageOf(ev: LvsdEvent): string {
     case 'daemon.stopped': return 'lvsd stopped';
     case 'config.applied': return `config applied (${ev.trigger})`;
     case 'config.rejected': return `config rejected (${ev.trigger}), running config kept: ${ev.errors.length} error(s)`;
+    case 'config.apply_failed':
+      return `config not applied (${ev.trigger}): subsystem ${ev.subsystem} failed (${ev.error}); ${ev.rollbackErrors.length ? `${ev.rollbackErrors.length} subsystem(s) could not be restored` : 'running config restored'}`;
     case 'vrrp.transition': return `${ev.instance}: ${ev.from} -> ${ev.to} (${ev.reason}, priority ${ev.priority})`;
     case 'vrrp.priority': return `${ev.instance}: priority ${ev.from} -> ${ev.to} (${ev.reason})`;
     case 'vrrp.tracker': return `tracker ${ev.kind} ${ev.tracker} ${ev.up ? 'up' : 'down'}`;
