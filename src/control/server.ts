@@ -236,6 +236,5 @@ function isAlive(path: string): Promise<boolean> {
 }
 
 function errText(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e?.code ? `${e.code} (${e.message})` : String(err);
+  return err instanceof Error ? err.message : String(err); // Node's messages start with the errno code
 }
