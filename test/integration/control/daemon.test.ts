@@ -67,6 +67,15 @@ async function until<T>(what: string, f: () => T | undefined | null | false, ms 
   }
 }
 
+/** Waits until no datagram has come for 200 ms (the listener relays them with a delay), then forgets them. */
+async function quiet(): Promise<void> {
+  for (let n = -1, i = 0; n !== datagrams.length && i < 50; i++) {
+    n = datagrams.length;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  datagrams.length = 0;
+}
+
 const CONF = (routerId: string, reals: string[], extra = '') => `global_defs {
     router_id ${routerId}
     lvs_interface eth0
@@ -148,7 +157,7 @@ function start(name: string, conf: string, opts: { signals?: SignalSource; env?:
 }
 
 test('lvsadm reload against a running daemon: a good file applies, a bad one is rejected with file:line:col and the old model stays; SIGHUP; READY/RELOADING/STOPPING', async () => {
-  datagrams.length = 0;
+  await quiet();
   const r = start('main', CONF('lvs-a', ['198.18.1.1']));
   await until('READY=1', () => datagrams.includes('READY=1\nSTATUS=running'));
   assert.deepEqual(r.rec.calls, ['start(lvs-a)']);
@@ -169,7 +178,7 @@ test('lvsadm reload against a running daemon: a good file applies, a bad one is 
   // A good reload applies: config.applied with the summary, RELOADING=1 then READY=1.
   writeFileSync(r.file, CONF('lvs-a', ['198.18.1.1', '198.18.1.2']));
   let mark = r.logs.length;
-  datagrams.length = 0;
+  await quiet();
   const good = await r.lvsadm('reload');
   assert.equal(good.code, 0, good.err);
   assert.equal(good.out, 'config applied (realServers: +1 -0 ~0)\n');
@@ -259,7 +268,7 @@ test('a reload a subsystem cannot apply: ERR_CONFIG_APPLY, config.apply_failed w
 });
 
 test('start failures: no usable config exits 7 (KEEPALIVED_EXIT_NO_CONFIG), a control socket that cannot listen exits 3; neither says READY or starts a subsystem', async () => {
-  datagrams.length = 0;
+  await quiet();
   const badConf = start('badstart', CONF('x', ['198.18.1.1'], '    prority 5\n'));
   assert.equal(await badConf.exit, 7);
   assert.deepEqual(badConf.rec.calls, []);
@@ -301,7 +310,7 @@ test('signals are handled from the start: a real SIGHUP during the start is a re
   assert.equal(await r.exit, 0);
   assert.equal(process.listenerCount('SIGHUP'), 0, 'handlers removed at exit');
 
-  datagrams.length = 0;
+  await quiet();
   let release2: () => void = () => {};
   const gate2 = new Promise<void>((res) => { release2 = res; });
   const r2 = start('term', CONF('lvs-a', ['198.18.1.1']), { gate: gate2 });
@@ -315,14 +324,14 @@ test('signals are handled from the start: a real SIGHUP during the start is a re
 });
 
 test('WATCHDOG=1 every WATCHDOG_USEC/2 when WATCHDOG_PID is ours (or unset), never for another PID', async () => {
-  datagrams.length = 0;
+  await quiet();
   const r = start('wd', CONF('lvs-a', ['198.18.1.1']), { env: { WATCHDOG_USEC: '200000', WATCHDOG_PID: String(process.pid) } });
   await r.event('config.applied');
   await until('3 watchdog pings', () => datagrams.filter((d) => d === 'WATCHDOG=1').length >= 3, 3000);
   r.signals.emit('SIGTERM');
   assert.equal(await r.exit, 0);
 
-  datagrams.length = 0;
+  await quiet();
   const other = start('wd2', CONF('lvs-a', ['198.18.1.1']), { env: { WATCHDOG_USEC: '200000', WATCHDOG_PID: String(process.pid + 100000) } });
   await other.event('config.applied');
   await new Promise((res) => setTimeout(res, 400));
