@@ -30,6 +30,7 @@ import { ioFirstClock, systemClock } from '../src/lib/clock.js';
 import { ChildScriptRunner } from '../src/io/script-runner.js';
 import { CommandRegistry } from '../src/control/registry.js';
 import type { Checker, Model, RealServer, VirtualServer } from '../src/model/types.js';
+import { raiseMainThreadPriority, rtPriorityFromEnv } from '../src/daemon/realtime.js';
 
 // tsx turns on source-mapped stack traces; the daemon runs compiled JS without them. undici
 // builds an Error per closed connection (InformationalError 'reset'), and mapping its stack
@@ -268,6 +269,10 @@ async function runScenario(name: 'idle' | 'spread' | 'burst', o: Options, tcp: n
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   pinSelf(o);
+  // The daemon's main thread (VRRP and checks) runs SCHED_RR (src/daemon/realtime.ts); measure
+  // it the same way. Without root (or with LVSD_VRRP_RT_PRIORITY=0) it stays SCHED_OTHER.
+  const rt = await raiseMainThreadPriority(rtPriorityFromEnv());
+  const sched = rt.ok && rtPriorityFromEnv() > 0 ? rt.detail : `SCHED_OTHER (${rt.detail})`;
   const nHttp = Math.floor(o.reals / 2);
   const servers = await startServers(o.reals - nHttp, nHttp);
   const results: Result[] = [];
@@ -279,10 +284,10 @@ async function main(): Promise<void> {
     if (servers.child.pid) process.kill(servers.child.pid);
   }
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ bench: 'checks', pinned: Boolean(process.env.LVSD_BENCH_PINNED), results })}\n`);
+    process.stdout.write(`${JSON.stringify({ bench: 'checks', pinned: Boolean(process.env.LVSD_BENCH_PINNED), sched, results })}\n`);
     return;
   }
-  console.log(`checks bench: ${o.reals} real servers (${o.reals - nHttp} TCP_CHECK, ${nHttp} HTTP_GET), delay_loop 1 s, ${o.seconds} s measured, checker ${process.env.LVSD_BENCH_PINNED ? 'pinned to CPU 0' : 'not pinned'}`);
+  console.log(`checks bench: ${o.reals} real servers (${o.reals - nHttp} TCP_CHECK, ${nHttp} HTTP_GET), delay_loop 1 s, ${o.seconds} s measured, checker ${process.env.LVSD_BENCH_PINNED ? 'pinned to CPU 0' : 'not pinned'}, main thread ${sched} as the daemon's`);
   for (const r of results) {
     console.log(
       `  ${r.scenario.padEnd(6)} ${r.checksPerS} checks/s, ${r.failedAttempts} failed, CPU ${r.cpuPctOfOneCore}% of one core, loop busy ${Math.round(r.eventLoopUtilization * 100)}%${r.cpuUsPerCheck === null ? '' : ` (${r.cpuUsPerCheck} µs/check)`}, ` +

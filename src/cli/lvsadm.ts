@@ -5,7 +5,7 @@
  */
 import { ControlClient, ControlCommandError, DEFAULT_CONTROL_PATH } from '../control/client.js';
 import { LvsdError } from '../lib/errors.js';
-import { formatReload, formatStatus } from './format/status.js';
+import { formatConfig, formatReload, formatStatus } from './format/status.js';
 import { lvsadmFormatters } from './format/index.js';
 
 const USAGE = `usage: lvsadm [--control PATH] [--json] COMMAND [ARGS]
@@ -13,7 +13,7 @@ const USAGE = `usage: lvsadm [--control PATH] [--json] COMMAND [ARGS]
 commands:
   status                         daemon status
   reload                         reload the config file (a bad file is rejected, the running config kept)
-  config                         the running config as lvsd understood it (JSON)
+  config                         the running config as lvsd understood it (--json: the whole compiled model)
   vrrp [INSTANCE]                VRRP instances (or one): state, priorities, master, VIPs, counters
   checks [SERVICE]               real servers' health: state, last result, reason, latency
                                  (SERVICE: a virtual service key, e.g. tcp:198.18.0.10:80, fwmark:7)
@@ -29,7 +29,8 @@ options:
   --control PATH   control socket (default ${DEFAULT_CONTROL_PATH}, or $LVSD_CONTROL)
   --json           print the daemon's answer as JSON
 
-exit status: 0 ok, 1 the daemon answered with an error, 2 bad usage, 3 cannot reach the daemon`;
+exit status: 0 ok, 1 the daemon answered with an error, 2 bad usage, 3 cannot reach the daemon;
+with --json an error is printed as {"error": {"code", "message"}} on stdout`;
 
 /** A parsed lvsadm invocation. */
 export interface Invocation {
@@ -142,11 +143,16 @@ export async function lvsadmMain(
   err: (s: string) => void = (s) => process.stderr.write(s + '\n'),
 ): Promise<number> {
   let inv: Invocation;
+  // With --json every outcome is JSON on stdout, errors included (scripts parse one stream).
+  const failWith = (json: boolean, status: number, code: string, message: string, cmd?: string): number => {
+    if (json) out(JSON.stringify({ error: { code, message } }, null, 2));
+    else err(`lvsadm: ${cmd ? `${cmd}: ${code}: ` : ''}${message}`);
+    return status;
+  };
   try {
     inv = parseLvsadmArgs(argv);
   } catch (e) {
-    err(`lvsadm: ${(e as Error).message}`);
-    return 2;
+    return failWith(argv.includes('--json'), 2, (e as LvsdError).code ?? 'ERR_LVSADM_USAGE', (e as Error).message);
   }
   if (inv.cmd === 'help') {
     out(USAGE);
@@ -156,8 +162,7 @@ export async function lvsadmMain(
   try {
     client = await ControlClient.connect(inv.control);
   } catch (e) {
-    err(`lvsadm: ${(e as Error).message}`);
-    return 3;
+    return failWith(inv.json, 3, (e as LvsdError).code ?? 'ERR_CONTROL_CONNECT', (e as Error).message);
   }
   try {
     if (inv.cmd === 'watch') {
@@ -168,17 +173,18 @@ export async function lvsadmMain(
       });
       return 0;
     }
+    if (inv.view === 'config' && !inv.json) {
+      const status = await client.request('status');
+      out(formatConfig(status, await client.request('config')));
+      return 0;
+    }
     const result = await client.request(inv.cmd, inv.args);
     if (inv.json) out(JSON.stringify(result, null, 2));
     else out(render(inv, result));
     return 0;
   } catch (e) {
-    if (e instanceof ControlCommandError) {
-      err(`lvsadm: ${inv.cmd}: ${e.code}: ${e.message}`);
-      return 1;
-    }
-    err(`lvsadm: ${(e as Error).message}`);
-    return 3;
+    if (e instanceof ControlCommandError) return failWith(inv.json, 1, e.code, e.message, inv.cmd);
+    return failWith(inv.json, 3, (e as LvsdError).code ?? 'ERR_CONTROL_CLOSED', (e as Error).message);
   } finally {
     client.close();
   }
@@ -187,7 +193,6 @@ export async function lvsadmMain(
 function render(inv: Invocation, result: unknown): string {
   if (inv.view === 'status') return formatStatus(result);
   if (inv.view === 'reload') return formatReload(result);
-  if (inv.view === 'config') return JSON.stringify(result, null, 2);
   const f = lvsadmFormatters[inv.view];
   return f ? f(result, inv.args) : JSON.stringify(result, null, 2);
 }

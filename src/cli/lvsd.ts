@@ -3,7 +3,7 @@
  * (`-f`, `-t`, `-l`, `-D`, `-n`), so a unit file or a habit carries over.
  */
 import { parseArgs } from 'node:util';
-import { formatDiagnostic } from '../lib/errors.js';
+import { formatConfigDiagnostic } from '../config/diagnostics.js';
 import { exitCodeFor, loadConfigFile } from '../config/load.js';
 import { runDaemon, lvsdVersion } from '../daemon/main.js';
 import { DEFAULT_CONTROL_PATH } from '../control/client.js';
@@ -28,8 +28,16 @@ const HELP = `usage: lvsd [options]
 signals: SIGHUP reloads the config (a bad file is rejected, the running config kept);
 SIGTERM/SIGINT stop cleanly (priority-0 adverts, VIPs released).`;
 
+/** Where the command line writes (the process's streams; tests capture them). */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const STD_IO: CliIo = { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
+
 /** Runs the lvsd command line; resolves with the exit status. */
-export async function lvsdMain(argv: string[]): Promise<number> {
+export async function lvsdMain(argv: string[], io: CliIo = STD_IO): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -54,15 +62,15 @@ export async function lvsdMain(argv: string[]): Promise<number> {
       },
     }));
   } catch (e) {
-    process.stderr.write(`lvsd: ${(e as Error).message}\n${HELP}\n`);
+    io.err(`lvsd: ${(e as Error).message}\n${HELP}\n`);
     return 2;
   }
   if (values.help) {
-    process.stdout.write(HELP + '\n');
+    io.out(HELP + '\n');
     return 0;
   }
   if (values.version) {
-    process.stdout.write(`lvsd ${lvsdVersion()}\n`);
+    io.out(`lvsd ${lvsdVersion()}\n`);
     return 0;
   }
   const file = (values['use-file'] as string | undefined) ?? DEFAULT_CONFIG;
@@ -70,24 +78,24 @@ export async function lvsdMain(argv: string[]): Promise<number> {
   const loadOpts = configId ? { configId } : {};
   const logFormat = (values['log-format'] as string | undefined) ?? 'json';
   if (logFormat !== 'json' && logFormat !== 'pretty') {
-    process.stderr.write(`lvsd: --log-format must be json or pretty\n`);
+    io.err(`lvsd: --log-format must be json or pretty\n`);
     return 2;
   }
   const logLevel = (values['log-level'] as string | undefined) ?? 'info';
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(logLevel)) {
-    process.stderr.write(`lvsd: --log-level must be one of trace, debug, info, warn, error\n`);
+    io.err(`lvsd: --log-level must be one of trace, debug, info, warn, error\n`);
     return 2;
   }
 
   if (values.test || values['config-test'] || values['dump-config']) {
     const r = loadConfigFile(file, loadOpts);
     const diags = r.ok ? r.warnings : r.diagnostics;
-    for (const d of diags) process.stderr.write(formatDiagnostic(d) + '\n');
-    if (r.ok && values['dump-config']) process.stdout.write(JSON.stringify(r.model, null, 2) + '\n');
-    if (r.ok && !values['dump-config']) process.stderr.write(`${file}: configuration OK (${r.files.length} file(s), ${r.warnings.length} warning(s))\n`);
+    for (const d of diags) io.err(formatConfigDiagnostic(d) + '\n');
+    if (r.ok && values['dump-config']) io.out(JSON.stringify(r.model, null, 2) + '\n');
+    if (r.ok && !values['dump-config']) io.err(`${file}: configuration OK (${r.files.length} file(s), ${r.warnings.length} warning(s))\n`);
     if (!r.ok) {
       const n = r.diagnostics.filter((d) => d.severity === 'error').length;
-      process.stderr.write(`${file}: ${n} error(s), configuration rejected\n`);
+      io.err(`${file}: ${n} error(s), configuration rejected\n`);
     }
     return exitCodeFor(r);
   }

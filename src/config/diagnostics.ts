@@ -3,8 +3,18 @@
  * in src/model/diagnostics.ts) and the display order of a load's findings.
  */
 import type { ConfigDiagnostic } from '../lib/errors.js';
+import { formatDiagnostic } from '../lib/errors.js';
 
 export { CODES, Diagnostics, type ConfigCode } from '../model/diagnostics.js';
+
+/**
+ * One diagnostic as lvsd prints and logs it: `file:line:col: [warning: ]path: message [CODE]`.
+ * A finding about a file as a whole (it cannot be read: position line 0) is `file: message [CODE]`.
+ */
+export function formatConfigDiagnostic(d: ConfigDiagnostic): string {
+  if (d.pos && d.pos.line === 0) return `${d.pos.file}: ${formatDiagnostic({ ...d, pos: null })} [${d.code}]`;
+  return `${formatDiagnostic(d)} [${d.code}]`;
+}
 
 /**
  * Orders diagnostics for display: by file (in first-seen order), line, column; stable

@@ -549,6 +549,8 @@ function httpProtocol(w: Words): '1.0' | '1.1' | undefined {
   if (!w.count(1, 1, '1.0|1.0C|1.1')) return undefined;
   const v = oneOf(w, 0, ['1.0', '1.0C', '1.0c', '1.1'] as const);
   if (v === undefined) return undefined;
+  // The HTTP client (undici) speaks HTTP/1.1 only; lvsd sends `Connection: close` either way.
+  if (v !== '1.1') w.warn(0, `\`http_protocol ${v}\` accepted, not supported yet: lvsd always sends HTTP/1.1 requests (with \`Connection: close\`)`);
   return v === '1.1' ? '1.1' : '1.0';
 }
 
@@ -673,7 +675,8 @@ const HTTP_KEYWORDS: Record<string, KwSpec> = {
   url: { t: 'repeat', block: URL, doc: 'A URL to fetch; several may be given, all must pass.' },
   virtualhost: leaf(str('HOST'), { syntax: 'HOST', doc: 'Host header (and SNI name with enable_sni).', def: 'the real server / virtual server virtualhost' }),
   http_protocol: leaf(httpProtocol, {
-    syntax: '1.0|1.0C|1.1', doc: 'HTTP version of the request; 1.0C is 1.0 with `Connection: close` (lvsd always closes).', def: '1.0',
+    syntax: '1.0|1.0C|1.1', doc: 'HTTP version of the request. lvsd always sends HTTP/1.1 with `Connection: close`; 1.0 and 1.0C are accepted with a warning.',
+    def: 'HTTP/1.1 (keepalived: 1.0)',
   }),
   enable_sni: flagLeaf({ doc: 'Send the virtualhost as TLS SNI (SSL_GET).' }),
   fast_recovery: unsupported('Check every URL without delay after a recovery.'),
@@ -751,7 +754,10 @@ const VS_BLOCK: BlockSpec = {
     quorum_up: scriptLeaf('Script run when the quorum is gained.'),
     quorum_down: scriptLeaf('Script run when the quorum is lost.'),
     sorry_server: leaf(hostPortParser(true), { syntax: 'IP [PORT]', doc: 'Server that takes all traffic while the quorum is lost.', def: 'none' }),
-    sorry_server_inhibit: flagLeaf({ doc: 'Keep the sorry server configured at weight 0 instead of removing it.' }),
+    sorry_server_inhibit: flagLeaf({
+      doc: 'Keep the sorry server listed at weight 0 (`lvsadm -L`) while the quorum holds, instead of removing it.',
+      compat: 'In lvsd the sorry server keeps its connections when the quorum returns either way; the setting changes the listing.',
+    }),
     sorry_server_lvs_method: leaf(methodParser, { syntax: 'NAT|DR', doc: 'Forwarding method of the sorry server.', def: "the virtual server's" }),
     alpha: flagLeaf({ doc: 'Real servers start down until their first successful check.' }),
     omega: flagLeaf({ doc: 'Run quorum_down and notify_down when the service is removed or lvsd stops.' }),
@@ -956,8 +962,13 @@ const GLOBAL_BLOCK: BlockSpec = {
   keywords: {
     router_id: leaf(str('NAME'), { syntax: 'NAME', doc: 'Name of this director in logs and notifications.', def: 'the host name' }),
     lvs_id: leaf(str('NAME'), { syntax: 'NAME', doc: 'keepalived 1.x spelling of `router_id`.', canonical: 'router_id', deprecated: 'use `router_id`' }),
-    script_user: leaf(userParser, { syntax: 'USER [GROUP]', doc: 'User (and group) scripts run as unless they say otherwise.', def: 'keepalived_script if that user exists, else root' }),
-    enable_script_security: flagLeaf({ doc: 'Refuse to run scripts as root when a non-root user could change them.' }),
+    script_user: leaf(userParser, {
+      syntax: 'USER [GROUP]', doc: 'User (and group) scripts run as unless they say otherwise.',
+      def: 'keepalived_script if that user exists, else root (with enable_script_security: keepalived_script, which must exist)',
+    }),
+    enable_script_security: flagLeaf({
+      doc: 'Refuse (disable) a script that runs as root when a non-root user could change it or a directory on its path; without it, such scripts run and `lvsd --test` exits 6, as keepalived.',
+    }),
     vrrp_garp_master_delay: leaf(timer(0, 1000), { syntax: 'SECONDS', doc: 'Delay of the second gratuitous ARP burst after becoming MASTER (0 = none).', def: '5 s' }),
     vrrp_garp_master_repeat: leaf(integer(1, 1000), { syntax: 'N', doc: 'Gratuitous ARPs per burst.', def: '5' }),
     vrrp_garp_master_refresh: leaf(timer(0, 86400), { syntax: 'SECONDS', doc: 'Periodic gratuitous ARP refresh while MASTER (0 = off).', def: '0' }),
@@ -978,7 +989,7 @@ const GLOBAL_BLOCK: BlockSpec = {
     vrrp_mcast_group6: leaf(mcastGroup('ipv6'), { syntax: 'ADDRESS', doc: 'IPv6 multicast group of adverts.', def: 'ff02::12' }),
     notify_fifo: leaf(fifoParser, { syntax: 'PATH [USER [GROUP]]', doc: 'FIFO receiving every notify line in keepalived\'s format.' }),
     vrrp_notify_fifo: leaf(fifoParser, { syntax: 'PATH [USER [GROUP]]', doc: 'FIFO receiving VRRP notify lines.' }),
-    lvs_notify_fifo: leaf(fifoParser, { syntax: 'PATH [USER [GROUP]]', doc: 'FIFO receiving checker notify lines.' }),
+    lvs_notify_fifo: leaf(fifoParser, { syntax: 'PATH [USER [GROUP]]', doc: 'FIFO receiving the checker lines: `RS [IP]:PROTO:PORT SERVICE UP|DOWN`, `VS SERVICE UP|DOWN` (also written to notify_fifo).' }),
     notification_email: { t: 'list', parseLine: emailLine, syntax: 'ADDRESS ...', doc: 'Mail recipients.', compat: 'Accepted (kept in the model) with a warning' + MAIL + '.' },
     notification_email_from: leaf(str('ADDRESS'), { syntax: 'ADDRESS', doc: 'Mail sender.', compat: 'Accepted with a warning' + MAIL + '.' }),
     smtp_server: leaf(smtpServer, { syntax: 'HOST [PORT]', doc: 'Mail relay.', compat: 'Accepted with a warning' + MAIL + '.' }),

@@ -14,6 +14,8 @@ import { compile } from '../model/compile.js';
 import type { Model } from '../model/types.js';
 import { CODES, Diagnostics, sortDiagnostics } from './diagnostics.js';
 import { readKeepalivedText } from './keepalived-reader.js';
+import { realScriptHost, type ScriptHost } from './script-host.js';
+import { checkScripts, SCRIPT_CODES } from './script-security.js';
 import { keepalivedRawTree } from './keepalived-tree.js';
 import type { RawBlock } from './raw-tree.js';
 import { validateRawTree } from './schema.js';
@@ -37,6 +39,11 @@ export interface LoadOptions {
   readonly hostname?: string;
   /** Force a syntax instead of guessing it from the extension and content. */
   readonly format?: ConfigFormat;
+  /**
+   * The machine the scripts are checked against (script security, src/config/script-security.ts).
+   * loadConfigFile uses the real one unless given null; loadConfigText checks only when given one.
+   */
+  readonly scriptHost?: ScriptHost | null;
 }
 
 /**
@@ -52,9 +59,9 @@ export const EXIT_CODES = {
   CONFIG: 4,
   /** The config has errors (keepalived `-t` for any reported config error). */
   CONFIG_TEST: 5,
-  /** Script security violations (keepalived; lvsd does not check this at load time yet). */
+  /** Scripts are run while enable_script_security is off (keepalived CONFIG_SECURITY_ERROR under -t). */
   CONFIG_TEST_SECURITY: 6,
-  /** No usable config at daemon start (keepalived outside -t). */
+  /** No usable config at daemon start (keepalived outside -t: KEEPALIVED_EXIT_NO_CONFIG). */
   NO_CONFIG: 7,
 } as const;
 
@@ -62,11 +69,13 @@ const FILE_CODES = new Set<string>([CODES.IO, CODES.INCLUDE_MISSING, CODES.INCLU
 const STRUCTURAL = new Set<string>([CODES.SYNTAX, CODES.YAML, CODES.INCLUDE_MISSING, CODES.INCLUDE_CYCLE]);
 
 /**
- * The `keepalived -t` exit code for a load: 0 when it loaded (warnings do not count),
- * 4 when the only errors are about files that cannot be read, 5 for any other error.
+ * The `keepalived -t` exit code for a load: 0 when it loaded (warnings do not count), 6 when
+ * it loaded but scripts are run without enable_script_security (keepalived's
+ * CONFIG_SECURITY_ERROR, keepalived/core/main.c config_test_exit), 4 when the only errors
+ * are about files that cannot be read, 5 for any other error.
  */
 export function exitCodeFor(r: LoadResult): number {
-  if (r.ok) return EXIT_CODES.OK;
+  if (r.ok) return r.warnings.some((d) => d.code === SCRIPT_CODES.SECURITY) ? EXIT_CODES.CONFIG_TEST_SECURITY : EXIT_CODES.OK;
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0 && errors.every((d) => FILE_CODES.has(d.code))) return EXIT_CODES.CONFIG;
   return EXIT_CODES.CONFIG_TEST;
@@ -117,6 +126,13 @@ export function loadConfigText(text: string, fileName: string, format?: ConfigFo
       const c = compile(validated, map, { hostname: opts.hostname ?? hostname() });
       for (const d of c.diagnostics) diags.list.push(d);
       model = c.model;
+      // Scripts are checked against the machine only for a config without errors (the model
+      // is complete); keepalived -t would also report them next to other errors.
+      if (model && diags.errorCount === 0 && opts.scriptHost) {
+        const s = checkScripts(model, c.scriptPaths, map, opts.scriptHost);
+        for (const d of s.diagnostics) diags.list.push(d);
+        model = s.model;
+      }
     }
   }
   const all = sortDiagnostics(diags.list, files);
@@ -132,17 +148,18 @@ export function loadConfigFile(path: string, opts: LoadOptions = {}): LoadResult
   try {
     const st = statSync(path);
     if (st.isDirectory()) {
-      return ioFailure(path, `config file ${path} is a directory`);
+      return ioFailure(path, 'the config file is a directory');
     }
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'does not exist' : err.code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${err.message})`;
-    return ioFailure(path, `config file ${path} ${why}`);
+    return ioFailure(path, `the config file ${why}`);
   }
-  return loadConfigText(text, path, opts.format, opts);
+  return loadConfigText(text, path, opts.format, { ...opts, scriptHost: opts.scriptHost === undefined ? realScriptHost() : opts.scriptHost });
 }
 
+/** The main file cannot be read: a diagnostic about the file as a whole (line 0, see formatConfigDiagnostic). */
 function ioFailure(path: string, message: string): LoadResult {
-  return { ok: false, diagnostics: [{ code: CODES.IO, severity: 'error', pos: null, path: '', message }], files: [path] };
+  return { ok: false, diagnostics: [{ code: CODES.IO, severity: 'error', pos: { file: path, line: 0, col: 0 }, path: '', message }], files: [path] };
 }

@@ -52,7 +52,9 @@ interface Y {
 /** Parses YAML text into the raw tree; null when the YAML itself does not parse. */
 export function yamlRawTree(text: string, file: string, map: SourceMap, diags: Diagnostics): RawBlock | null {
   const lc = new LineIndex(text);
-  const doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: true, prettyErrors: false });
+  // Duplicate keys are found while the tree is read (uniqueKeys off), so the error names the
+  // path of the key (`global_defs.router_id`), which the parser's own error cannot.
+  const doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: false, prettyErrors: false });
   const y: Y = { text, file, lc, doc, map, diags };
   if (doc.errors.length > 0) {
     for (const e of doc.errors) diags.error(CODES.YAML, at(y, e.pos[0]), '', e.message.split('\n')[0]!);
@@ -83,9 +85,27 @@ function start(n: Node | null | undefined): number {
   return n?.range?.[0] ?? 0;
 }
 
+/**
+ * Tracks the keys of one YAML mapping: a key given twice is an error at the second one, with
+ * its path and the first one's position (YAML keys must be unique); the second is skipped.
+ */
+function uniqueKeys(y: Y): (key: string, pos: SourcePos, path: string) => boolean {
+  const seen = new Map<string, SourcePos>();
+  return (key, pos, path) => {
+    const first = seen.get(key);
+    if (first) {
+      y.diags.error(CODES.YAML, pos, path, `the key \`${key}\` is given twice in one mapping (first at ${first.file}:${first.line}:${first.col}); YAML keys must be unique`);
+      return false;
+    }
+    seen.set(key, pos);
+    return true;
+  };
+}
+
 function block(y: Y, m: YAMLMap, spec: BlockSpec | null, path: string): RawBlock {
   const out = rawBlock();
   const leaves = new LeafTracker();
+  const once = uniqueKeys(y);
   for (const pair of m.items) {
     const keyNode = resolve(y, pair.key);
     if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
@@ -95,6 +115,7 @@ function block(y: Y, m: YAMLMap, spec: BlockSpec | null, path: string): RawBlock
     const kw = keyNode.value;
     const kwPos = at(y, start(keyNode));
     const kwPath = childPath(path, kw);
+    if (!once(kw, kwPos, kwPath)) continue;
     const value = resolve(y, pair.value);
     const ks: KwSpec | undefined = specOf(spec, kw);
     if (!ks || ks.t === 'unsupported') {
@@ -132,6 +153,7 @@ function block(y: Y, m: YAMLMap, spec: BlockSpec | null, path: string): RawBlock
           break;
         }
         const coll: Record<string, unknown> = Object.create(null);
+        const onceMember = uniqueKeys(y);
         for (const mp of value.items) {
           const k = resolve(y, mp.key);
           if (!isScalar(k) || typeof k.value !== 'string' || k.value.trim() === '') {
@@ -140,6 +162,7 @@ function block(y: Y, m: YAMLMap, spec: BlockSpec | null, path: string): RawBlock
           }
           const name = k.value.trim();
           const memberPath = childPath(kwPath, name);
+          if (!onceMember(name, at(y, start(k)), memberPath)) continue;
           const kp = words(y, k);
           y.map.set(memberPath, kwPos, kp.pos);
           const v = resolve(y, mp.value);

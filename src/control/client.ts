@@ -22,6 +22,8 @@ export class ControlClient {
   private eventFn: ((ev: Record<string, unknown>) => void) | null = null;
   private rawWaiter: ((msg: Record<string, unknown>) => void) | null = null;
   private closed = false;
+  /** A refusal the server sent on its own (`id: null`: busy, idle, too large) before it hung up. */
+  private refusal: ControlCommandError | null = null;
 
   private constructor(sock: Socket) {
     this.sock = sock;
@@ -33,7 +35,7 @@ export class ControlClient {
       this.waiting.clear();
     };
     sock.on('error', fail);
-    sock.on('close', () => fail(new LvsdError('ERR_CONTROL_CLOSED', 'control connection closed')));
+    sock.on('close', () => fail(this.refusal ?? new LvsdError('ERR_CONTROL_CLOSED', 'control connection closed')));
   }
 
   /** Connects to the daemon at path (times out after timeoutMs). */
@@ -58,7 +60,7 @@ export class ControlClient {
 
   /** Sends a command and resolves with its result, or rejects with ControlCommandError. */
   request(cmd: string, args: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<unknown> {
-    if (this.closed) return Promise.reject(new LvsdError('ERR_CONTROL_CLOSED', 'control connection closed'));
+    if (this.closed) return Promise.reject(this.refusal ?? new LvsdError('ERR_CONTROL_CLOSED', 'control connection closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
@@ -114,6 +116,15 @@ export class ControlClient {
         const r = this.rawWaiter;
         this.rawWaiter = null;
         r(msg);
+        continue;
+      }
+      if (msg.id === null && msg.ok === false && msg.error) {
+        // Not an answer to one request: the server refuses the connection (ERR_CONTROL_BUSY,
+        // ERR_CONTROL_IDLE, ERR_CONTROL_TOO_LARGE) and hangs up; every waiter gets the reason.
+        const e = msg.error as { code: string; message: string };
+        this.refusal = new ControlCommandError(e.code, e.message);
+        for (const w of this.waiting.values()) w.reject(this.refusal);
+        this.waiting.clear();
         continue;
       }
       const id = typeof msg.id === 'number' ? msg.id : -1;

@@ -4,7 +4,11 @@
  *   response {"id": 1, "ok": true, "result": ...} | {"id": 1, "ok": false, "error": {"code", "message"}}
  * The special command `watch` streams every event as {"id", "event": {...}} lines until the
  * client closes. Malformed, oversized or unknown requests get an error with a code; nothing a
- * client sends can crash the daemon.
+ * client sends can crash the daemon. Every refusal is a line with a code before the server
+ * hangs up: a client past MAX_CLIENTS (ERR_CONTROL_BUSY), a request line over
+ * MAX_REQUEST_BYTES (ERR_CONTROL_TOO_LARGE: the framing of the rest cannot be trusted), a
+ * connection idle for the idle timeout with no request in progress and no `watch`
+ * (ERR_CONTROL_IDLE).
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
@@ -16,8 +20,10 @@ import { ControlError, type CommandRegistry } from './registry.js';
 
 /** Longest request line accepted (bytes). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
-/** Concurrent client connections accepted. */
+/** Concurrent client connections served; the next one is answered ERR_CONTROL_BUSY and closed. */
 export const MAX_CLIENTS = 64;
+/** A connection with no request in progress and no `watch` is closed after this long (ms). */
+export const IDLE_TIMEOUT_MS = 60_000;
 
 /** A response line. */
 export type ControlResponse =
@@ -60,28 +66,49 @@ export class ControlServer {
   private readonly bus: EventBus;
   private readonly path: string;
   private readonly onRequest: (cmd: string, ok: boolean, code: string | null) => void;
+  private readonly maxClients: number;
+  private readonly idleTimeoutMs: number;
 
-  constructor(opts: { path: string; registry: CommandRegistry; bus: EventBus; onRequest?: (cmd: string, ok: boolean, code: string | null) => void }) {
+  constructor(opts: {
+    path: string;
+    registry: CommandRegistry;
+    bus: EventBus;
+    onRequest?: (cmd: string, ok: boolean, code: string | null) => void;
+    /** Default MAX_CLIENTS. */
+    maxClients?: number;
+    /** Default IDLE_TIMEOUT_MS. */
+    idleTimeoutMs?: number;
+  }) {
     this.path = opts.path;
     this.registry = opts.registry;
     this.bus = opts.bus;
     this.onRequest = opts.onRequest ?? (() => {});
+    this.maxClients = opts.maxClients ?? MAX_CLIENTS;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
   }
 
-  /** Listens on the socket path; a stale socket from a dead daemon is replaced, a live one is an error. */
+  /**
+   * Listens on the socket path; a stale socket from a dead daemon is replaced, a live one is
+   * ERR_CONTROL_IN_USE, a path that is not a socket ERR_CONTROL_PATH, anything else the
+   * kernel refuses (permissions, a read-only directory, a path too long) ERR_CONTROL_LISTEN.
+   */
   async listen(): Promise<void> {
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new LvsdError('ERR_CONTROL_LISTEN', `cannot create ${dirname(this.path)}: ${errText(err)}`, { cause: err });
+    }
     if (existsSync(this.path)) {
       if (!lstatSync(this.path).isSocket()) throw new LvsdError('ERR_CONTROL_PATH', `${this.path} exists and is not a socket`);
       if (await isAlive(this.path)) throw new LvsdError('ERR_CONTROL_IN_USE', `another daemon answers on ${this.path}`);
       unlinkSync(this.path);
     }
     const server = createServer((sock) => this.accept(sock));
-    server.maxConnections = MAX_CLIENTS;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const fail = (err: Error) => reject(new LvsdError('ERR_CONTROL_LISTEN', `cannot listen on ${this.path}: ${errText(err)}`, { cause: err }));
+      server.once('error', fail);
       server.listen(this.path, () => {
-        server.off('error', reject);
+        server.off('error', fail);
         resolve();
       });
     });
@@ -105,27 +132,57 @@ export class ControlServer {
   }
 
   private accept(sock: Socket): void {
+    sock.setEncoding('utf8');
+    sock.on('error', () => { /* the client went away; nothing to do */ });
+    const refuse = (code: string, message: string) => {
+      // Destroyed once the line is flushed: a client that never reads or never closes
+      // must not hold the slot (or server.close()) forever.
+      if (!sock.destroyed) sock.end(JSON.stringify({ id: null, ok: false, error: { code, message } }) + '\n', () => sock.destroy());
+      this.onRequest('?', false, code);
+    };
+    if (this.clients.size >= this.maxClients) {
+      // A coded answer instead of the bare ECONNRESET that server.maxConnections would give.
+      refuse('ERR_CONTROL_BUSY', `too many control connections (${this.maxClients}); try again`);
+      return;
+    }
     this.clients.add(sock);
     let buf = '';
     let unwatch: (() => void) | null = null;
+    let pending = 0;
+    let closed = false;
     let chain = Promise.resolve();
+    let idle: NodeJS.Timeout | null = null;
     const send = (obj: unknown) => {
       if (!sock.destroyed && sock.writable) sock.write(JSON.stringify(obj) + '\n');
     };
-    sock.setEncoding('utf8');
+    const armIdle = () => {
+      if (idle) clearTimeout(idle);
+      idle = null;
+      if (closed || unwatch || pending > 0) return;
+      idle = setTimeout(() => {
+        idle = null;
+        if (closed || unwatch || pending > 0) return;
+        closed = true;
+        refuse('ERR_CONTROL_IDLE', `no request for ${this.idleTimeoutMs} ms; closing`);
+      }, this.idleTimeoutMs);
+      idle.unref();
+    };
+    const tooLarge = () => {
+      buf = '';
+      closed = true;
+      refuse('ERR_CONTROL_TOO_LARGE', `request over ${MAX_REQUEST_BYTES} bytes; closing`);
+    };
     sock.on('data', (chunk: string) => {
+      if (closed) return;
       buf += chunk;
       for (;;) {
         const nl = buf.indexOf('\n');
         if (nl < 0) break;
-        const line = buf.slice(0, nl).trim();
+        const raw = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
+        if (Buffer.byteLength(raw) > MAX_REQUEST_BYTES) return tooLarge();
+        const line = raw.trim();
         if (line === '') continue;
-        if (Buffer.byteLength(line) > MAX_REQUEST_BYTES) {
-          send({ id: null, ok: false, error: { code: 'ERR_CONTROL_TOO_LARGE', message: `request over ${MAX_REQUEST_BYTES} bytes` } });
-          this.onRequest('?', false, 'ERR_CONTROL_TOO_LARGE');
-          continue;
-        }
         let req: unknown;
         try {
           req = JSON.parse(line);
@@ -144,26 +201,28 @@ export class ControlServer {
           continue;
         }
         // Requests on one connection are answered in order.
+        pending++;
         chain = chain.then(async () => {
           const res = await dispatch(this.registry, req);
           this.onRequest(typeof r?.cmd === 'string' ? r.cmd : '?', res.ok, res.ok ? null : res.error.code);
           send(res);
+          pending--;
+          armIdle();
         });
       }
-      if (Buffer.byteLength(buf) > MAX_REQUEST_BYTES) {
-        send({ id: null, ok: false, error: { code: 'ERR_CONTROL_TOO_LARGE', message: `request over ${MAX_REQUEST_BYTES} bytes` } });
-        this.onRequest('?', false, 'ERR_CONTROL_TOO_LARGE');
-        sock.end();
-        sock.destroy();
-      }
+      if (Buffer.byteLength(buf) > MAX_REQUEST_BYTES) return tooLarge();
+      armIdle();
     });
     const done = () => {
+      closed = true;
+      if (idle) clearTimeout(idle);
+      idle = null;
       unwatch?.();
       unwatch = null;
       this.clients.delete(sock);
     };
-    sock.on('error', done);
     sock.on('close', done);
+    armIdle();
   }
 }
 
@@ -174,4 +233,8 @@ function isAlive(path: string): Promise<boolean> {
     s.once('connect', () => { clearTimeout(t); s.destroy(); resolve(true); });
     s.once('error', () => { clearTimeout(t); resolve(false); });
   });
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err); // Node's messages start with the errno code
 }

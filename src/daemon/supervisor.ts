@@ -3,13 +3,17 @@
  * (compile → diff → apply; a bad file is rejected and the running model stays in force),
  * and stops them in reverse order. It owns the `status`, `reload` and `config` control
  * commands and the systemd notifications around them.
+ *
+ * A reload never half-applies (ARCHITECTURE D10): when a subsystem's apply() fails, the
+ * subsystems already moved to the new model (and the one that failed) are moved back to the
+ * old one, in reverse order, the old model stays in force and `config.apply_failed` says so.
  */
 import type { EventBus } from '../events/bus.js';
 import type { ConfigDiagnostic } from '../lib/errors.js';
-import { formatDiagnostic } from '../lib/errors.js';
 import type { Model } from '../model/types.js';
 import type { ChangeSet } from '../model/changes.js';
 import { isEmptyChangeSet } from '../model/changes.js';
+import { formatConfigDiagnostic } from '../config/diagnostics.js';
 import { ControlError, type CommandRegistry } from '../control/registry.js';
 import type { Subsystem } from './subsystem.js';
 
@@ -18,12 +22,15 @@ export type SupervisorLoadResult =
   | { ok: true; model: Model; warnings: ConfigDiagnostic[]; files: string[] }
   | { ok: false; diagnostics: ConfigDiagnostic[]; files: string[] };
 
+/** Counts per kind of a change set (model/diff.ts summarizeChanges). */
+export type ChangeCounts = Record<string, { added: number; removed: number; changed: number }>;
+
 /** What the supervisor needs from the outside world. */
 export interface SupervisorDeps {
   readonly configFile: string;
   readonly load: (file: string) => SupervisorLoadResult;
   readonly diff: (prev: Model, next: Model) => ChangeSet;
-  readonly summarize: (c: ChangeSet) => Record<string, { added: number; removed: number; changed: number }>;
+  readonly summarize: (c: ChangeSet) => ChangeCounts;
   readonly bus: EventBus;
   readonly registry: CommandRegistry;
   /** Subsystems in start order; stopped in reverse. */
@@ -31,12 +38,26 @@ export interface SupervisorDeps {
   /** sd_notify (no-op off systemd). */
   readonly notify: (msg: string) => void;
   readonly version: string;
+  /**
+   * Settings a reload cannot change in a running daemon (the control socket, the metrics
+   * endpoint): one warning per setting that differs, reported with the reload's warnings.
+   */
+  readonly restartNeeded?: (prev: Model, next: Model) => string[];
 }
 
 /** Result of a reload, as the `reload` control command returns it. */
 export type ReloadOutcome =
-  | { applied: true; changed: boolean; summary: Record<string, { added: number; removed: number; changed: number }>; warnings: string[] }
-  | { applied: false; errors: string[] };
+  | { applied: true; changed: boolean; summary: ChangeCounts; warnings: string[] }
+  | { applied: false; code: 'ERR_CONFIG_INVALID' | 'ERR_CONFIG_APPLY' | 'ERR_DAEMON_STOPPING'; errors: string[] };
+
+/** Options of the first start. */
+export interface StartOptions {
+  /**
+   * Runs after the config has loaded and before any subsystem starts (the composition root
+   * opens the control socket here); a throw aborts the start before anything is claimed.
+   */
+  readonly beforeSubsystems?: (model: Model) => Promise<void>;
+}
 
 /** Supervises the daemon's subsystems. */
 export class Supervisor {
@@ -44,7 +65,7 @@ export class Supervisor {
   private model: Model | null = null;
   private started: Subsystem[] = [];
   private readonly startedAt = Date.now();
-  private lastReload: { at: string; trigger: string; outcome: 'applied' | 'rejected' } | null = null;
+  private lastReload: { at: string; trigger: string; outcome: 'applied' | 'rejected' | 'failed' } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private stopping = false;
 
@@ -56,7 +77,11 @@ export class Supervisor {
       describe: 'reload the config file (like SIGHUP); a bad file is rejected and the running config kept',
       handler: async () => {
         const r = await this.reload('control');
-        if (!r.applied) throw new ControlError('ERR_CONFIG_INVALID', `config rejected, running config kept:\n${r.errors.join('\n')}`);
+        if (!r.applied) {
+          const why = r.code === 'ERR_CONFIG_APPLY' ? 'config could not be applied, running config restored'
+            : r.code === 'ERR_DAEMON_STOPPING' ? 'not reloaded' : 'config rejected, running config kept';
+          throw new ControlError(r.code, `${why}:\n${r.errors.join('\n')}`);
+        }
         return r;
       },
     });
@@ -68,34 +93,44 @@ export class Supervisor {
   }
 
   /**
-   * Loads the config and starts every subsystem. Throws (with the diagnostics logged as
-   * config.rejected) when the first config is bad; on a subsystem failure, stops what started.
+   * Loads the config and starts every subsystem, then tells systemd READY=1. Throws (with
+   * the diagnostics logged as config.rejected) when the first config is bad; on a subsystem
+   * failure, stops what started. Reloads asked for meanwhile wait for the start.
    */
-  async start(): Promise<void> {
+  start(opts: StartOptions = {}): Promise<void> {
+    const run = this.queue.then(() => this.doStart(opts));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async doStart(opts: StartOptions): Promise<void> {
     const r = this.d.load(this.d.configFile);
     if (!r.ok) {
-      const errors = r.diagnostics.filter((x) => x.severity === 'error').map(formatDiagnostic);
+      const errors = r.diagnostics.filter((x) => x.severity === 'error').map(formatConfigDiagnostic);
       this.d.bus.emit({ type: 'config.rejected', configFile: this.d.configFile, trigger: 'startup', errors });
       throw new StartupConfigError(errors);
     }
+    if (opts.beforeSubsystems) await opts.beforeSubsystems(r.model);
     this.model = r.model;
     for (const s of this.d.subsystems) {
+      if (this.stopping) return; // a stop came during the start: stop() stops what started
       try {
         await s.start(r.model);
         this.started.push(s);
       } catch (err) {
         this.d.bus.emit({ type: 'log', level: 'error', msg: `subsystem ${s.name} failed to start: ${errMsg(err)}`, fields: { subsystem: s.name } });
-        await this.stop(`startup failure in ${s.name}`);
+        await this.stopStarted(`startup failure in ${s.name}`);
         throw err;
       }
     }
+    if (this.stopping) return;
     const summary = this.d.summarize(this.d.diff(emptyLike(r.model), r.model));
-    this.d.bus.emit({ type: 'config.applied', configFile: this.d.configFile, trigger: 'startup', summary, warnings: r.warnings.map(formatDiagnostic) });
+    this.d.bus.emit({ type: 'config.applied', configFile: this.d.configFile, trigger: 'startup', summary, warnings: r.warnings.map(formatConfigDiagnostic) });
     this.lastReload = { at: new Date().toISOString(), trigger: 'startup', outcome: 'applied' };
     this.d.notify('READY=1\nSTATUS=running');
   }
 
-  /** Reloads the config file; serialised with other reloads. Never throws for a bad file. */
+  /** Reloads the config file; serialised with other reloads and the start. Never throws for a bad file. */
   reload(trigger: string): Promise<ReloadOutcome> {
     const next = this.queue.then(() => this.doReload(trigger));
     this.queue = next.catch(() => {});
@@ -103,27 +138,31 @@ export class Supervisor {
   }
 
   private async doReload(trigger: string): Promise<ReloadOutcome> {
-    if (this.stopping || !this.model) return { applied: false, errors: ['daemon is not running'] };
+    if (this.stopping || !this.model) return { applied: false, code: 'ERR_DAEMON_STOPPING', errors: ['the daemon is stopping (or has not started)'] };
+    const old = this.model;
     this.d.notify(`RELOADING=1\nMONOTONIC_USEC=${monotonicUsec()}`);
     try {
       const r = this.d.load(this.d.configFile);
       if (!r.ok) {
-        const errors = r.diagnostics.filter((x) => x.severity === 'error').map(formatDiagnostic);
+        const errors = r.diagnostics.filter((x) => x.severity === 'error').map(formatConfigDiagnostic);
         this.d.bus.emit({ type: 'config.rejected', configFile: this.d.configFile, trigger, errors });
         this.lastReload = { at: new Date().toISOString(), trigger, outcome: 'rejected' };
-        return { applied: false, errors };
+        return { applied: false, code: 'ERR_CONFIG_INVALID', errors };
       }
-      const changes = this.d.diff(this.model, r.model);
-      const warnings = r.warnings.map(formatDiagnostic);
+      const changes = this.d.diff(old, r.model);
+      const warnings = [...r.warnings.map(formatConfigDiagnostic), ...(this.d.restartNeeded?.(old, r.model) ?? [])];
       const summary = this.d.summarize(changes);
       const changed = !isEmptyChangeSet(changes);
       if (changed) {
-        for (const s of this.started) {
-          try {
-            await s.apply(r.model, changes);
-          } catch (err) {
-            this.d.bus.emit({ type: 'log', level: 'error', msg: `subsystem ${s.name} failed to apply the new config: ${errMsg(err)}`, fields: { subsystem: s.name } });
-          }
+        const failure = await this.applyAll(old, r.model, changes);
+        if (failure) {
+          this.d.bus.emit({
+            type: 'config.apply_failed', configFile: this.d.configFile, trigger,
+            subsystem: failure.subsystem, error: failure.error, rolledBack: failure.rolledBack, rollbackErrors: failure.rollbackErrors,
+          });
+          this.lastReload = { at: new Date().toISOString(), trigger, outcome: 'failed' };
+          const errors = [`subsystem ${failure.subsystem} failed to apply the new config: ${failure.error}`, ...failure.rollbackErrors];
+          return { applied: false, code: 'ERR_CONFIG_APPLY', errors };
         }
         this.model = r.model;
       }
@@ -131,17 +170,52 @@ export class Supervisor {
       this.lastReload = { at: new Date().toISOString(), trigger, outcome: 'applied' };
       return { applied: true, changed, summary, warnings };
     } finally {
-      this.d.notify('READY=1\nSTATUS=running');
+      if (!this.stopping) this.d.notify('READY=1\nSTATUS=running');
     }
   }
 
-  /** Stops every started subsystem in reverse order (idempotent). */
+  /**
+   * Applies `next` to every started subsystem in order. On the first failure, moves the
+   * subsystems already applied, and the one that failed (it may have changed part of its
+   * state), back to `old` in reverse order; returns what happened, or null when all applied.
+   */
+  private async applyAll(old: Model, next: Model, changes: ChangeSet): Promise<null | {
+    subsystem: string; error: string; rolledBack: string[]; rollbackErrors: string[];
+  }> {
+    const applied: Subsystem[] = [];
+    for (const s of this.started) {
+      try {
+        await s.apply(next, changes);
+        applied.push(s);
+      } catch (err) {
+        const back = this.d.diff(next, old);
+        const rolledBack: string[] = [];
+        const rollbackErrors: string[] = [];
+        for (const b of [s, ...applied.reverse()]) {
+          try {
+            await b.apply(old, back);
+            rolledBack.push(b.name);
+          } catch (rbErr) {
+            rollbackErrors.push(`subsystem ${b.name} could not be moved back to the running config: ${errMsg(rbErr)}`);
+          }
+        }
+        return { subsystem: s.name, error: errMsg(err), rolledBack, rollbackErrors };
+      }
+    }
+    return null;
+  }
+
+  /** Stops every started subsystem in reverse order (idempotent); waits for a reload or start in progress. */
   async stop(reason: string): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.d.notify('STOPPING=1');
     this.d.bus.emit({ type: 'daemon.stopping', reason });
     await this.queue.catch(() => {});
+    await this.stopStarted(reason);
+  }
+
+  private async stopStarted(reason: string): Promise<void> {
     for (const s of [...this.started].reverse()) {
       try {
         await s.stop(reason);
@@ -160,7 +234,7 @@ export class Supervisor {
       pid: process.pid,
       uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
       configFile: this.d.configFile,
-      running: !this.stopping && m !== null,
+      running: !this.stopping && m !== null && this.started.length === this.d.subsystems.length,
       lastReload: this.lastReload,
       subsystems: this.started.map((s) => s.name),
       counts: m

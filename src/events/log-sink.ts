@@ -1,7 +1,8 @@
 /**
  * The one place where events become log lines (ARCHITECTURE D9). Every line carries
- * `event` (the event type) and the event's fields in snake_case; those names are stable —
- * operators grep and alert on them. Levels: transitions and health changes are info/warn,
+ * `event` (the event type) and the event's fields in snake_case at every depth (the
+ * config.applied summary is `real_servers: {added, removed, changed}`); those names are
+ * stable — operators grep and alert on them. Levels: transitions and health changes are info/warn,
  * per-check results are debug.
  */
 import { pino, type Logger, type DestinationStream, type Level } from 'pino';
@@ -21,6 +22,7 @@ export function snake(key: string): string {
 export function levelOf(ev: LvsdEvent): Level {
   switch (ev.type) {
     case 'config.rejected':
+    case 'config.apply_failed':
     case 'forward.error':
       return 'error';
     case 'real.down':
@@ -50,6 +52,8 @@ export function messageOf(ev: LvsdEvent): string {
     case 'daemon.stopped': return 'lvsd stopped';
     case 'config.applied': return `config applied (${ev.trigger})`;
     case 'config.rejected': return `config rejected (${ev.trigger}), running config kept: ${ev.errors.length} error(s)`;
+    case 'config.apply_failed':
+      return `config not applied (${ev.trigger}): subsystem ${ev.subsystem} failed (${ev.error}); ${ev.rollbackErrors.length ? `${ev.rollbackErrors.length} subsystem(s) could not be restored` : 'running config restored'}`;
     case 'vrrp.transition': return `${ev.instance}: ${ev.from} -> ${ev.to} (${ev.reason}, priority ${ev.priority})`;
     case 'vrrp.priority': return `${ev.instance}: priority ${ev.from} -> ${ev.to} (${ev.reason})`;
     case 'vrrp.tracker': return `tracker ${ev.kind} ${ev.tracker} ${ev.up ? 'up' : 'down'}`;
@@ -76,7 +80,25 @@ export function messageOf(ev: LvsdEvent): string {
   }
 }
 
-/** The event's fields for the log line: `event` plus every field in snake_case. */
+/** A field name: a camelCase identifier. Anything else (a name, an address) is data. */
+const FIELD_NAME = /^[a-z][a-zA-Z0-9]*$/;
+
+/**
+ * A value with the field names of every nested plain object in snake_case. Keys that are not
+ * camelCase identifiers are data (an instance `VI_1`, a service `tcp:198.18.0.10:80`) and
+ * stay as they are.
+ */
+export function snakeDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(snakeDeep);
+  if (v === null || typeof v !== 'object') return v;
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[FIELD_NAME.test(k) ? snake(k) : k] = snakeDeep(x);
+  return out;
+}
+
+/** The event's fields for the log line: `event` plus every field in snake_case, at every depth. */
 export function fieldsOf(ev: LvsdEvent): Record<string, unknown> {
   const out: Record<string, unknown> = { event: ev.type };
   for (const [k, v] of Object.entries(ev)) {
@@ -84,10 +106,10 @@ export function fieldsOf(ev: LvsdEvent): Record<string, unknown> {
     if (k === 'pid' && v === process.pid) continue; // every line carries the daemon's pid already
     if (ev.type === 'log' && (k === 'msg' || k === 'level')) continue;
     if (ev.type === 'log' && k === 'fields' && v && typeof v === 'object') {
-      for (const [fk, fv] of Object.entries(v)) out[snake(fk)] = fv;
+      for (const [fk, fv] of Object.entries(v)) out[snake(fk)] = snakeDeep(fv);
       continue;
     }
-    out[snake(k)] = v;
+    out[snake(k)] = snakeDeep(v);
   }
   return out;
 }

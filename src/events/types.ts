@@ -55,6 +55,19 @@ export type LvsdEvent =
     }
   | { type: 'config.rejected'; configFile: string; trigger: string; errors: string[] }
   | {
+      /** A reload whose file was good but that a subsystem could not apply: the old config was restored. */
+      type: 'config.apply_failed';
+      configFile: string;
+      trigger: string;
+      /** The subsystem whose apply() failed. */
+      subsystem: string;
+      error: string;
+      /** Subsystems moved back to the running config (the failed one first, then in reverse order). */
+      rolledBack: string[];
+      /** Subsystems that could not be moved back (their state may differ from the running config). */
+      rollbackErrors: string[];
+    }
+  | {
       type: 'vrrp.transition';
       instance: string;
       from: VrrpState;

@@ -130,6 +130,19 @@ function resolveIo(deps: ForwardingDeps): Required<IoOptions> {
 
 const FWD_NAMES: Record<string, string> = { NAT: 'Masq', DR: 'Route', TUN: 'Tunnel', FNAT: 'FullNat' };
 
+/**
+ * The sorry server's row in `lvsadm -L`: in service at weight 1 while the quorum is lost;
+ * with `sorry_server_inhibit`, listed at weight 0 while it is not in use, as keepalived keeps
+ * it in the IPVS table (ipwrapper.c init_service_vs, update_quorum_state "Disabling sorry
+ * server"); otherwise not listed. The data path is the same either way: the sorry server
+ * only gets new connections while the quorum is lost, and keeps the ones it has.
+ */
+export function sorryListing(vs: VirtualServer, quorumUp: boolean): { weight: number; inService: boolean } | null {
+  if (!vs.sorryServer) return null;
+  if (!quorumUp) return { weight: 1, inService: true };
+  return vs.sorryServer.inhibit ? { weight: 0, inService: false } : null;
+}
+
 function zeroCounters(): LvsCounters {
   return { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 };
 }
@@ -354,10 +367,11 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
           upperThreshold: rs.upperThreshold, lowerThreshold: rs.lowerThreshold, stats: dc.c, rates: rates(`dest:${dkey}`), sorry: false,
         });
       }
-      if (vs.sorryServer && !quorumUp) {
+      const sorry = sorryListing(vs, quorumUp);
+      if (vs.sorryServer && sorry) {
         reals.push({
           key: `${vs.sorryServer.address}:${vs.sorryServer.port}`, address: vs.sorryServer.address, port: vs.sorryServer.port,
-          forward: FWD_NAMES[vs.sorryServer.method] ?? vs.sorryServer.method, weight: 1, up: true, inService: true,
+          forward: FWD_NAMES[vs.sorryServer.method] ?? vs.sorryServer.method, weight: sorry.weight, up: true, inService: sorry.inService,
           activeConns: 0, inactiveConns: 0, persistConns: 0, upperThreshold: 0, lowerThreshold: 0, stats: zeroCounters(),
           rates: { cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 }, sorry: true,
         });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { ScriptCommand, ScriptUser } from '../model/types.js';
 import type { ScriptPort, ScriptResult } from './ports.js';
+import { SCRIPT_SEARCH_PATH } from '../config/script-host.js';
 
 const OUTPUT_LIMIT = 4096;
 /** Grace between SIGTERM and SIGKILL for a script that overran its timeout. */
@@ -120,7 +121,7 @@ export class ChildScriptRunner implements ScriptPort {
       };
       const child = spawn(cmd.argv[0]!, [...cmd.argv.slice(1), ...(opts.extraArgs ?? [])], {
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(opts.env ?? {}) },
+        env: { PATH: SCRIPT_SEARCH_PATH.join(':'), ...(opts.env ?? {}) },
         ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
         detached: true, // own process group, so a timeout kills the script's children too
       });

@@ -35,6 +35,12 @@ export interface CompileOptions {
 export interface CompileResult {
   readonly model: Model | null;
   readonly diagnostics: readonly ConfigDiagnostic[];
+  /**
+   * The config path of every ScriptCommand object in the model (the keyword line that gave
+   * it), so later stages (script security, src/config/script-security.ts) can report at its
+   * file:line:col. Keyed by object identity: the model holds these very objects.
+   */
+  readonly scriptPaths: WeakMap<ScriptCommand, string>;
 }
 
 // ───────────────────────────── access helpers ─────────────────────────────
@@ -93,6 +99,7 @@ class Compiler {
   readonly opts: CompileOptions;
   /** global_defs defaults of instance settings (set by global()). */
   instanceDefaults = { lowerPrioNoAdvert: false, higherPrioSendAdvert: false, v3ChecksumAsV2: false };
+  readonly scriptPaths = new WeakMap<ScriptCommand, string>();
 
   constructor(src: SourceMapLike, opts: CompileOptions) {
     this.src = src;
@@ -206,6 +213,7 @@ class Compiler {
       }
       const intervalMs = val<number>(b, 'interval') ?? 1000;
       const w = val<VWeight>(b, 'weight');
+      this.scriptPaths.set(cmd, leafOf(b, 'script')!.path);
       out[name] = {
         name,
         script: cmd,
@@ -248,11 +256,17 @@ class Compiler {
     return out;
   }
 
+  /** The script of keyword k of block b, its config path recorded. */
+  scriptOf(b: VBlock, k: string): ScriptCommand | null {
+    const l = leafOf<VScript>(b, k);
+    if (!l) return null;
+    const cmd: ScriptCommand = { ...l.value.command, user: l.value.user };
+    this.scriptPaths.set(cmd, l.path);
+    return cmd;
+  }
+
   notify(b: VBlock): NotifyScripts {
-    const s = (k: string): ScriptCommand | null => {
-      const v = val<VScript>(b, k);
-      return v ? { ...v.command, user: v.user } : null;
-    };
+    const s = (k: string): ScriptCommand | null => this.scriptOf(b, k);
     return {
       master: s('notify_master'), backup: s('notify_backup'), fault: s('notify_fault'), stop: s('notify_stop'),
       generic: s('notify'), masterRxLowerPri: s('notify_master_rx_lower_pri'),
@@ -984,8 +998,8 @@ class Compiler {
       vs: {
         key, match, protocol, family, scheduler, schedulerFlags, method, persistenceTimeoutS, persistenceGranularity,
         quorum, hysteresis,
-        quorumUp: scriptOf(val<VScript>(b, 'quorum_up')),
-        quorumDown: scriptOf(val<VScript>(b, 'quorum_down')),
+        quorumUp: this.scriptOf(b, 'quorum_up'),
+        quorumDown: this.scriptOf(b, 'quorum_down'),
         sorryServer,
         omega: flagOn('omega'),
         haSuspend, ops,
@@ -1087,8 +1101,8 @@ class Compiler {
     const checkers = built.sort((a, b) => comparePos(a.at, b.at)).map((x) => x.c);
     return {
       key, address: h.address, family: h.family, port, weight, method: m, inhibitOnFailure,
-      notifyUp: scriptOf(val<VScript>(rb, 'notify_up')),
-      notifyDown: scriptOf(val<VScript>(rb, 'notify_down')),
+      notifyUp: this.scriptOf(rb, 'notify_up'),
+      notifyDown: this.scriptOf(rb, 'notify_down'),
       upperThreshold: uthreshold, lowerThreshold: lthreshold, alpha, checkers,
     };
   }
@@ -1139,7 +1153,9 @@ class Compiler {
       }
       const t = val<number>(cb, 'misc_timeout');
       const user = val<ScriptUser>(cb, 'user') ?? null;
-      return { ...base, kind: 'misc', path: { ...path, user }, timeoutMs: t !== undefined ? t * 1000 : delayLoopMs, dynamic: val<boolean>(cb, 'misc_dynamic') ?? false, user };
+      const cmd: ScriptCommand = { ...path, user };
+      this.scriptPaths.set(cmd, leafOf(cb, 'misc_path')!.path);
+      return { ...base, kind: 'misc', path: cmd, timeoutMs: t !== undefined ? t * 1000 : delayLoopMs, dynamic: val<boolean>(cb, 'misc_dynamic') ?? false, user };
     }
     if (connectPort === 0) {
       this.err(CODES.MISSING, cb.path, `${kind === 'tcp' ? 'TCP_CHECK' : kind === 'http' ? 'HTTP_GET' : 'SSL_GET'} needs \`connect_port\`: the real server has no port (a fwmark service keeps the packet's port)`);
@@ -1195,10 +1211,6 @@ function comparePos(a: SourcePos | null, b: SourcePos | null): number {
   if (!a || !b) return 0;
   if (a.file !== b.file) return 0;
   return a.line - b.line || a.col - b.col;
-}
-
-function scriptOf(v: VScript | undefined): ScriptCommand | null {
-  return v ? { ...v.command, user: v.user } : null;
 }
 
 function famName(f: Family): string {
@@ -1321,7 +1333,7 @@ export function compile(root: VBlock, src: SourceMapLike, opts: CompileOptions):
 
   // With errors already found, instances or services may be missing from the tree, so
   // ownership findings could be wrong: report what was found and stop here.
-  if (c.d.errorCount > 0) return { model: null, diagnostics: c.d.list };
+  if (c.d.errorCount > 0) return { model: null, diagnostics: c.d.list, scriptPaths: c.scriptPaths };
   const own = resolveOwnership({
     global,
     instances: built.map((x) => x.inst),
@@ -1330,7 +1342,7 @@ export function compile(root: VBlock, src: SourceMapLike, opts: CompileOptions):
     warn: (code, path, msg) => c.warn(code, path, msg, 0),
   });
 
-  if (c.d.errorCount > 0) return { model: null, diagnostics: c.d.list };
+  if (c.d.errorCount > 0) return { model: null, diagnostics: c.d.list, scriptPaths: c.scriptPaths };
   const instances: Record<string, VrrpInstance> = {};
   for (const inst of own.instances) instances[inst.name] = inst;
   const virtualServers: Record<string, VirtualServer> = {};
@@ -1341,7 +1353,7 @@ export function compile(root: VBlock, src: SourceMapLike, opts: CompileOptions):
     global, vrrpScripts, vrrpTrackFiles, syncGroups, instances, virtualServerGroups,
     fwmarkRules: fw.rules, virtualServers, coreVips: own.coreVips,
   };
-  return { model: deepFreeze(model), diagnostics: c.d.list };
+  return { model: deepFreeze(model), diagnostics: c.d.list, scriptPaths: c.scriptPaths };
 }
 
 function deepFreeze<T>(o: T): T {

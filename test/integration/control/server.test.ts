@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync, rmSync } from 'node:fs';
+import { mkdtempSync, statSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { EventBus } from '../../../src/events/bus.js';
 import { CommandRegistry, ControlError, argString } from '../../../src/control/registry.js';
-import { ControlServer, MAX_REQUEST_BYTES } from '../../../src/control/server.js';
+import { ControlServer, MAX_CLIENTS, MAX_REQUEST_BYTES } from '../../../src/control/server.js';
 import { ControlClient, ControlCommandError } from '../../../src/control/client.js';
 
-async function withServer(fn: (path: string, bus: EventBus) => Promise<void>) {
+async function withServer(fn: (path: string, bus: EventBus) => Promise<void>, opts: { idleTimeoutMs?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-ctl-'));
   const path = join(dir, 'sub', 'lvsd.sock');
   const bus = new EventBus();
@@ -17,7 +17,8 @@ async function withServer(fn: (path: string, bus: EventBus) => Promise<void>) {
   registry.register('echo', { describe: 'echo', handler: (a) => ({ said: argString(a, 'text', true) }) });
   registry.register('boom', { describe: 'throws', handler: () => { throw new Error('kaput'); } });
   registry.register('refuse', { describe: 'refuses', handler: () => { throw new ControlError('ERR_X_NOPE', 'no'); } });
-  const server = new ControlServer({ path, registry, bus });
+  registry.register('slow', { describe: 'answers after ms', handler: async (a) => { await new Promise((r) => setTimeout(r, Number(argString(a, 'ms', true)))); return 'done'; } });
+  const server = new ControlServer({ path, registry, bus, ...opts });
   await server.listen();
   try {
     await fn(path, bus);
@@ -89,4 +90,106 @@ test('a second server refuses a live socket path', async () => {
     const other = new ControlServer({ path, registry: new CommandRegistry(), bus });
     await assert.rejects(other.listen(), (e: { code: string }) => e.code === 'ERR_CONTROL_IN_USE');
   });
+});
+
+/** Connects a raw socket and collects everything the server sends until it closes. */
+function rawClient(path: string): { sock: Socket; text: () => string; closed: Promise<string> } {
+  const sock = connect(path);
+  let got = '';
+  sock.setEncoding('utf8');
+  sock.on('data', (d: string) => { got += d; });
+  const closed = new Promise<string>((resolve) => {
+    sock.on('close', () => resolve(got));
+    sock.on('error', () => { /* reset after our end */ });
+  });
+  return { sock, text: () => got, closed };
+}
+
+test('an oversized line that ends in a newline is answered ERR_CONTROL_TOO_LARGE, the rest of it is not run, and the server hangs up', async () => {
+  await withServer(async (path) => {
+    const c = rawClient(path);
+    await new Promise<void>((r) => c.sock.once('connect', () => r()));
+    // A well-formed JSON request, just too long, then a newline and a valid request.
+    const big = JSON.stringify({ id: 1, cmd: 'echo', args: { text: 'y'.repeat(MAX_REQUEST_BYTES) } });
+    c.sock.write(big + '\n' + JSON.stringify({ id: 2, cmd: 'echo', args: { text: 'after' } }) + '\n');
+    const answer = await c.closed;
+    const lines = answer.trim().split('\n').map((l) => JSON.parse(l) as { id: unknown; ok: boolean; error?: { code: string } });
+    assert.equal(lines.length, 1, answer);
+    assert.equal(lines[0]!.ok, false);
+    assert.equal(lines[0]!.error!.code, 'ERR_CONTROL_TOO_LARGE');
+    // A line of exactly the limit is still served.
+    const c2 = await ControlClient.connect(path);
+    const pad = MAX_REQUEST_BYTES - JSON.stringify({ id: 1, cmd: 'echo', args: { text: '' } }).length;
+    assert.deepEqual(await c2.request('echo', { text: 'z'.repeat(pad) }), { said: 'z'.repeat(pad) });
+    c2.close();
+  });
+});
+
+test(`the client past ${MAX_CLIENTS} gets ERR_CONTROL_BUSY as a line, not a bare reset; a slot frees when a client leaves`, async () => {
+  await withServer(async (path) => {
+    const held: ControlClient[] = [];
+    try {
+      for (let i = 0; i < MAX_CLIENTS; i++) held.push(await ControlClient.connect(path));
+      // every held connection is served
+      assert.deepEqual(await held[MAX_CLIENTS - 1]!.request('echo', { text: 'last' }), { said: 'last' });
+      const extra = rawClient(path);
+      const answer = await extra.closed;
+      assert.deepEqual(JSON.parse(answer.trim()), {
+        id: null, ok: false, error: { code: 'ERR_CONTROL_BUSY', message: `too many control connections (${MAX_CLIENTS}); try again` },
+      });
+      // lvsadm's client reports the server's reason, not "connection closed"
+      const refused = await ControlClient.connect(path);
+      await assert.rejects(refused.request('echo', { text: 'x' }), (e: ControlCommandError) => e.code === 'ERR_CONTROL_BUSY');
+      refused.close();
+      held.shift()!.close();
+      // the server notices the close on its next turn
+      let served: unknown = null;
+      for (let i = 0; i < 50 && served === null; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        const c = await ControlClient.connect(path);
+        try {
+          served = await c.request('echo', { text: 'room' }, 1000).catch(() => null);
+        } finally {
+          c.close();
+        }
+      }
+      assert.deepEqual(served, { said: 'room' });
+    } finally {
+      for (const c of held) c.close();
+    }
+  });
+});
+
+test('an idle connection is closed with ERR_CONTROL_IDLE; a request in progress and a watch are not idle', async () => {
+  await withServer(async (path) => {
+    const idle = rawClient(path);
+    const t0 = Date.now();
+    const answer = await idle.closed;
+    assert.ok(Date.now() - t0 >= 140, `closed after ${Date.now() - t0} ms`);
+    assert.equal((JSON.parse(answer.trim()) as { error: { code: string } }).error.code, 'ERR_CONTROL_IDLE');
+
+    // A request that runs longer than the idle timeout is answered.
+    const busy = await ControlClient.connect(path);
+    assert.equal(await busy.request('slow', { ms: '400' }), 'done');
+    busy.close();
+
+    // A watcher stays connected well past the timeout and still gets events.
+    const w = await ControlClient.connect(path);
+    const got: Record<string, unknown>[] = [];
+    await w.watch((ev) => got.push(ev));
+    await new Promise((r) => setTimeout(r, 450));
+    assert.deepEqual(await w.request('echo', { text: 'still here' }), { said: 'still here' });
+    w.close();
+  }, { idleTimeoutMs: 150 });
+});
+
+test('a control socket that cannot listen is ERR_CONTROL_LISTEN', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-ctl-'));
+  try {
+    writeFileSync(join(dir, 'file'), '');
+    const server = new ControlServer({ path: join(dir, 'file', 'lvsd.sock'), registry: new CommandRegistry(), bus: new EventBus() });
+    await assert.rejects(server.listen(), (e: { code: string; message: string }) => e.code === 'ERR_CONTROL_LISTEN' && /ENOTDIR|EEXIST/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -93,7 +93,7 @@ test('SIGHUP adds rs4 and removes rs3 under traffic: untouched connections live 
   })}`);
 
   const summary = applied[0]!.summary as Record<string, { added: number; removed: number; changed: number }>;
-  assert.deepEqual(summary.realServers, { added: 1, removed: 1, changed: 0 });
+  assert.deepEqual(summary.real_servers, { added: 1, removed: 1, changed: 0 });
   for (const s of kept) {
     assert.equal(s.exit, null, `stream on ${nameOf(s)} still open`);
     const lateLines = s.lines.filter((l) => l.t > reloadAt + 2500);
@@ -184,7 +184,7 @@ test('draining by reload: weight 0 keeps a real server\'s open connections and g
   const records = await probe.stop();
   const s = onRs2[0]!;
   const after = tally(records, applied.t + 50);
-  t.diagnostic(`E2E_MEASURE drain ${JSON.stringify({ summary: (applied.summary as Record<string, unknown>).realServers, streamLinesAfter: s.lines.filter((l) => l.t > at).length, exit: s.exit, afterReload: after })}`);
+  t.diagnostic(`E2E_MEASURE drain ${JSON.stringify({ summary: (applied.summary as Record<string, unknown>).real_servers, streamLinesAfter: s.lines.filter((l) => l.t > at).length, exit: s.exit, afterReload: after })}`);
   assert.equal(s.exit, null, 'the stream on the drained rs2 stays open');
   assert.ok(s.lines.filter((l) => l.t > at + 2000).length >= 3, 'and keeps flowing');
   assert.equal(after.failed, 0, JSON.stringify(after.reasons));

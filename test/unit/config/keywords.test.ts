@@ -394,3 +394,16 @@ test('every accepted-not-supported keyword warns with its position and does not 
   }
   assert.ok(n > 150, `${n} unsupported keywords checked`);
 });
+
+test('http_protocol other than 1.1 warns that lvsd always sends HTTP/1.1, at the value', () => {
+  for (const v of ['1.0', '1.0C']) {
+    const { text, lineNo, lineText } = place('HTTP_GET', `http_protocol ${v}`);
+    const { diags } = validate(text);
+    const w = diags.filter((d) => d.code === 'WARN_CONFIG_UNSUPPORTED');
+    assert.equal(w.length, 1, v);
+    assert.equal(w[0]!.message, `\`http_protocol ${v}\` accepted, not supported yet: lvsd always sends HTTP/1.1 requests (with \`Connection: close\`)`);
+    assert.deepEqual(w[0]!.pos, { file: 'kw.conf', line: lineNo, col: lineText.indexOf(v) + 1 });
+  }
+  const { text } = place('SSL_GET', 'http_protocol 1.1');
+  assert.deepEqual(validate(text).diags, []);
+});

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { detectFormat, EXIT_CODES, exitCodeFor, loadConfigFile, loadConfigText } from '../../../src/config/load.js';
 import { didYouMean, editDistance } from '../../../src/config/did-you-mean.js';
 import { formatDiagnostic } from '../../../src/lib/errors.js';
+import { formatConfigDiagnostic } from '../../../src/config/diagnostics.js';
 
 const opts = { hostname: 'h', configId: 'h' };
 
@@ -21,7 +22,8 @@ test('a missing or unreadable main file is a diagnostic (exit 4), never a throw'
   const r = loadConfigFile('/nonexistent/lvt-cfg/keepalived.conf', opts);
   assert.equal(r.ok, false);
   assert.equal(exitCodeFor(r), EXIT_CODES.CONFIG);
-  assert.deepEqual(r.ok ? [] : r.diagnostics.map(formatDiagnostic), ['config file /nonexistent/lvt-cfg/keepalived.conf does not exist']);
+  // FILE: message [CODE], like every other diagnostic but without a line: the file as a whole.
+  assert.deepEqual(r.ok ? [] : r.diagnostics.map(formatConfigDiagnostic), ['/nonexistent/lvt-cfg/keepalived.conf: the config file does not exist [ERR_CONFIG_IO]']);
   const dir = mkdtempSync(join(tmpdir(), 'lvt-cfg-load-'));
   try {
     const d = loadConfigFile(dir, opts);
@@ -108,7 +110,12 @@ test('YAML: flags, lists of words, repeated headers, anchors, positions of every
 
 test('YAML: structural mistakes and duplicate keys are reported with positions', () => {
   const r = loadConfigText('vrrp_instance:\n  VI_1:\n    interface: eth0\n    interface: eth1\nvirtual_server: [1, 2]\nglobal_defs: 3\n', 'd.yaml', undefined, opts);
-  assert.deepEqual(r.ok ? [] : r.diagnostics.map((d) => `${d.pos!.line}:${d.pos!.col} ${d.code}`), ['4:5 ERR_CONFIG_YAML']);
+  // The duplicate key names its path and the first key; the rest of the file is still read.
+  assert.deepEqual(r.ok ? [] : r.diagnostics.map((d) => `${d.pos!.line}:${d.pos!.col} ${d.code} ${d.path}: ${d.message}`), [
+    '4:5 ERR_CONFIG_YAML vrrp_instance.VI_1.interface: the key `interface` is given twice in one mapping (first at d.yaml:3:5); YAML keys must be unique',
+    '5:17 ERR_CONFIG_YAML virtual_server: `virtual_server` must be a mapping from header to block',
+    '6:14 ERR_CONFIG_YAML global_defs: `global_defs` must be a mapping of keywords',
+  ]);
   const s = loadConfigText('virtual_server: [1, 2]\nglobal_defs: 3\n', 's.yaml', undefined, opts);
   assert.deepEqual(s.ok ? [] : s.diagnostics.map((d) => `${d.pos!.line}:${d.pos!.col} ${d.code} ${d.message}`), [
     '1:17 ERR_CONFIG_YAML `virtual_server` must be a mapping from header to block',

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { EventBus } from '../../../src/events/bus.js';
-import { attachLogSink, createLogger } from '../../../src/events/log-sink.js';
+import { attachLogSink, createLogger, fieldsOf } from '../../../src/events/log-sink.js';
 
 function sink() {
   const lines: Record<string, unknown>[] = [];
@@ -94,4 +94,47 @@ test('real.weight and service.quorum say what caused them, in stable snake_case 
     level: 40, up: false, sorry_server: '198.18.0.99:8080', real: null, checker: null, reason: 'config',
   });
   assert.equal(r!.msg, 'tcp:198.18.0.10:80 quorum lost (alive weight 0, quorum 5; config)');
+});
+
+test('daemon and config lines, field by field: snake_case at every depth', () => {
+  const s = sink();
+  const bus = new EventBus();
+  attachLogSink(bus, createLogger({ format: 'json', level: 'info', destination: s.stream }));
+  bus.emit({ type: 'daemon.started', version: '1.2.3', pid: process.pid, configFile: '/etc/lvsd/lvsd.conf' });
+  bus.emit({
+    type: 'config.applied', configFile: '/etc/lvsd/lvsd.conf', trigger: 'sighup',
+    summary: {
+      global: { added: 0, removed: 0, changed: 1 }, vrrpScripts: { added: 1, removed: 0, changed: 0 },
+      realServers: { added: 2, removed: 1, changed: 0 }, virtualServerGroups: { added: 0, removed: 0, changed: 0 },
+    },
+    warnings: ['a.conf:3:5: warning: x: repeated'],
+  });
+  bus.emit({ type: 'config.rejected', configFile: '/etc/lvsd/lvsd.conf', trigger: 'control', errors: ['a.conf:9:1: y: bad [ERR_CONFIG_VALUE]'] });
+  bus.emit({ type: 'daemon.stopping', reason: 'SIGTERM' });
+  const lines = s.lines.map(({ time, ...rest }) => {
+    assert.match(String(time), /^\d{4}-\d\d-\d\dT/);
+    return rest;
+  });
+  assert.deepEqual(lines, [
+    { level: 30, pid: process.pid, event: 'daemon.started', version: '1.2.3', config_file: '/etc/lvsd/lvsd.conf', msg: `lvsd 1.2.3 started (pid ${process.pid})` },
+    {
+      level: 30, pid: process.pid, event: 'config.applied', config_file: '/etc/lvsd/lvsd.conf', trigger: 'sighup',
+      summary: {
+        global: { added: 0, removed: 0, changed: 1 }, vrrp_scripts: { added: 1, removed: 0, changed: 0 },
+        real_servers: { added: 2, removed: 1, changed: 0 }, virtual_server_groups: { added: 0, removed: 0, changed: 0 },
+      },
+      warnings: ['a.conf:3:5: warning: x: repeated'],
+      msg: 'config applied (sighup)',
+    },
+    {
+      level: 50, pid: process.pid, event: 'config.rejected', config_file: '/etc/lvsd/lvsd.conf', trigger: 'control',
+      errors: ['a.conf:9:1: y: bad [ERR_CONFIG_VALUE]'], msg: 'config rejected (control), running config kept: 1 error(s)',
+    },
+    { level: 30, pid: process.pid, event: 'daemon.stopping', reason: 'SIGTERM', msg: 'lvsd stopping: SIGTERM' },
+  ]);
+});
+
+test('nested keys that are data (names, addresses) are kept as written', () => {
+  const f = fieldsOf({ type: 'log', level: 'info', msg: 'm', fields: { perInstance: { VI_1: { lastState: 'MASTER' }, 'tcp:198.18.0.10:80': [{ aliveWeight: 1 }] } } });
+  assert.deepEqual(f, { event: 'log', per_instance: { VI_1: { last_state: 'MASTER' }, 'tcp:198.18.0.10:80': [{ alive_weight: 1 }] } });
 });
