@@ -9,7 +9,8 @@
  *
  * IPVS accounting lives here too because it must stay consistent with the records: binding a
  * connection to a dest counts it inactive (new connections carry IP_VS_CONN_F_INACTIVE until
- * a TCP ESTABLISHED), templates count in persistConns, the upper/lower thresholds set and
+ * their first TCP transition into an active state: SYN_SENT, SYN_RECV, SYNACK, ESTABLISHED,
+ * proto/tcp.ts TCP_STATE_ACTIVE), templates count in persistConns, the upper/lower thresholds set and
  * clear `overloaded` (ip_vs_conn.c ip_vs_bind_dest / ip_vs_unbind_dest), and a template with
  * controlled connections is not expired but re-armed (ip_vs_conn_expire "expire_later").
  *

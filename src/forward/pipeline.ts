@@ -29,7 +29,7 @@ import {
   PacketView, parseFrame, Tuple, P_OK_IP, P_OK_ARP, P_OTHER_ETHERTYPE, P_BAD_IHL, P_IPV6_EXT_UNSAFE,
   IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, TCP_SYN, TCP_RST, VIRTIO_NET_HDR_F_DATA_VALID,
 } from './packet.js';
-import { DIR_INPUT, DIR_OUTPUT, sES, sTW, sCL, tcpNextState, tcpTimeoutsS, TCP_STATE_NAMES } from './proto/tcp.js';
+import { DIR_INPUT, DIR_OUTPUT, sTW, sCL, tcpNextState, tcpTimeoutsS, TCP_STATE_ACTIVE, TCP_STATE_NAMES } from './proto/tcp.js';
 import { UDP_DEFAULT_TIMEOUT_S } from './proto/udp.js';
 import { arpReply, echoReply, icmpPortUnreachable, neighbourAdvert, tcpReset } from './responder.js';
 import { createScheduler } from './schedulers/index.js';
@@ -813,11 +813,13 @@ export class Pipeline {
     if (ns !== st) {
       const d = this.destTable.list[e[o + DEST]!];
       if (d) {
-        if (!(fl & F_INACTIVE) && ns !== sES) {
+        // set_tcp_state(): active in the states of tcp_state_active_table[].
+        const active = TCP_STATE_ACTIVE[ns]!;
+        if (!(fl & F_INACTIVE) && active === 0) {
           d.activeConns--;
           d.inactiveConns++;
           fl |= F_INACTIVE;
-        } else if (fl & F_INACTIVE && ns === sES) {
+        } else if (fl & F_INACTIVE && active === 1) {
           d.activeConns++;
           d.inactiveConns--;
           fl &= ~F_INACTIVE;

@@ -31,28 +31,56 @@ test('rr alternates, stats count connections and packets both ways, active/inact
   assert.deepEqual(picks, ['198.18.1.12', '198.18.1.11', '198.18.1.12', '198.18.1.11', '198.18.1.12', '198.18.1.11']);
   const svc = pl.service('tcp:198.18.0.10:80')!;
   const d12 = svc.dests.find((d) => d.key === '198.18.1.12:8080')!;
-  assert.equal(d12.inactiveConns, 3, 'SYN_RECV counts inactive');
+  // Mainline tcp_state_active_table[]: SYN_RECV is active (ipvs: count pre-established TCP states as active).
+  assert.equal(d12.activeConns, 3, 'SYN_RECV counts active');
+  assert.equal(d12.inactiveConns, 0);
   assert.equal(replyFrom(run, '198.18.1.12', MAC.rs12, 8080, 50000, 'SA').action, A_TX);
   assert.equal(ack(run, CLIENT, 50000, VIP, 80).action, A_TX);
-  assert.equal(d12.activeConns, 1, 'ESTABLISHED counts active');
-  assert.equal(d12.inactiveConns, 2);
+  assert.equal(d12.activeConns, 3, 'ESTABLISHED stays active');
+  assert.equal(d12.inactiveConns, 0);
   const sv = pl.stats.svc;
   assert.equal(sv[svc.statsSlot * STAT_STRIDE + S_CONNS], 6);
   assert.equal(sv[svc.statsSlot * STAT_STRIDE + S_INPKTS], 7);
   assert.equal(sv[svc.statsSlot * STAT_STRIDE + S_OUTPKTS], 1);
-  // Client FIN then server FIN: the connection ends in TIME_WAIT, 120 s.
+  // Client FIN (CLOSE_WAIT: inactive) then server FIN: the connection ends in TIME_WAIT, 120 s.
   ack(run, CLIENT, 50000, VIP, 80, 2, 'FA');
+  assert.equal(d12.activeConns, 2, 'CLOSE_WAIT counts inactive');
+  assert.equal(d12.inactiveConns, 1);
   replyFrom(run, '198.18.1.12', MAC.rs12, 8080, 50000, 'FA', 2);
-  assert.equal(d12.activeConns, 0);
+  assert.equal(d12.activeConns, 2);
+  assert.equal(d12.inactiveConns, 1, 'TIME_WAIT counts inactive');
   const row = pl.listConns().find((c) => c.source === `${CLIENT}:50000`)!;
   assert.equal(row.state, 'TIME_WAIT');
   assert.equal(row.expireS, 120);
   // Expiry by the wheel: SYN_RECV (60 s) entries go first.
   pl.advance(2 + 600);
   assert.equal(pl.conns.conns, 1, 'only the TIME_WAIT entry is left after 60 s');
+  assert.equal(d12.activeConns, 0);
   pl.advance(2 + 1200);
   assert.equal(pl.conns.conns, 0);
   assert.equal(d12.inactiveConns, 0);
+});
+
+test('lc weighs a half-open (SYN_RECV) connection as active: 256 against TIME_WAIT connections', () => {
+  const spec: ModelSpec = { ...standardSpec() };
+  spec.services = [{ match: { kind: 'addr', address: VIP, port: 80 }, scheduler: 'lc', reals: [{ address: '198.18.1.11', port: 8080 }, { address: '198.18.1.12', port: 8080 }] }];
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  // Kernel list order: .12 first. Two connections to .12 closed into TIME_WAIT (inactive).
+  for (const port of [1000, 1002]) {
+    assert.equal(dstOf(syn(run, CLIENT, port, VIP, 80).out), '198.18.1.12');
+    replyFrom(run, '198.18.1.12', MAC.rs12, 8080, port, 'SA');
+    ack(run, CLIENT, port, VIP, 80, 1, 'FA');
+    replyFrom(run, '198.18.1.12', MAC.rs12, 8080, port, 'FA');
+    // The next one goes to .11 (.12 has 1 inactive, .11 has 0): leave it half open.
+    if (port === 1000) assert.equal(dstOf(syn(run, CLIENT, 1001, VIP, 80).out), '198.18.1.11');
+  }
+  const svc = pl.service('tcp:198.18.0.10:80')!;
+  const [d12, d11] = [svc.dests.find((d) => d.key === '198.18.1.12:8080')!, svc.dests.find((d) => d.key === '198.18.1.11:8080')!];
+  assert.deepEqual([d12.activeConns, d12.inactiveConns, d11.activeConns, d11.inactiveConns], [0, 2, 1, 0]);
+  // Overhead (ip_vs_dest_conn_overhead): .12 = 2, .11 = 256 → .12, where counting SYN_RECV
+  // inactive (the old rule) would have given .11 (1 < 2).
+  assert.equal(dstOf(syn(run, CLIENT, 1003, VIP, 80).out), '198.18.1.12');
 });
 
 test('lvs_timeouts change the ESTABLISHED and UDP timeouts', () => {
