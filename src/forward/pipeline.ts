@@ -317,9 +317,15 @@ export class Pipeline {
     for (const vs of Object.values(model.virtualServers)) {
       seen.add(vs.key);
       let svc = this.svcByKey.get(vs.key);
-      if (svc && !sameShape(svc.vs, vs)) {
+      if (svc && !sameIdentity(svc.vs, vs)) {
         this.dropService(svc);
         svc = undefined;
+      }
+      if (svc && !sameScheduler(svc.vs, vs)) {
+        // ip_vs_edit_service(): the new scheduler is bound to the same service; dests, their
+        // counters and the connections stay. Only the scheduler's own state starts afresh
+        // (resched() below gives it the dests).
+        svc.scheduler = createScheduler(vs.scheduler, { flags: vs.schedulerFlags, random: this.random });
       }
       if (!svc) {
         const sched = createScheduler(vs.scheduler, { flags: vs.schedulerFlags, random: this.random });
@@ -1169,10 +1175,20 @@ function classifyMark(index: ServiceIndex, t: Tuple): number {
   return 0;
 }
 
-/** A service whose scheduler or match changed is rebuilt (its connections stay until they expire). */
-function sameShape(a: VirtualServer, b: VirtualServer): boolean {
-  return a.scheduler === b.scheduler && a.protocol === b.protocol && a.family === b.family &&
-    JSON.stringify(a.schedulerFlags) === JSON.stringify(b.schedulerFlags) && JSON.stringify(a.match) === JSON.stringify(b.match);
+/**
+ * What identifies an IPVS service (ip_vs_service_find: protocol, family, address/port or
+ * fwmark). A service whose identity changed is another service: the old one is dropped
+ * (its connections expire on their next packet, `expire_nodest_conn`), the new one built.
+ */
+function sameIdentity(a: VirtualServer, b: VirtualServer): boolean {
+  return a.protocol === b.protocol && a.family === b.family && JSON.stringify(a.match) === JSON.stringify(b.match);
+}
+
+/** Same scheduler and flags; otherwise only the scheduler is replaced (ip_vs_edit_service). */
+function sameScheduler(a: VirtualServer, b: VirtualServer): boolean {
+  const fa = a.schedulerFlags;
+  const fb = b.schedulerFlags;
+  return a.scheduler === b.scheduler && fa.shFallback === fb.shFallback && fa.shPort === fb.shPort && fa.mhFallback === fb.mhFallback && fa.mhPort === fb.mhPort;
 }
 
 // Counter indexes resolved once.

@@ -288,3 +288,32 @@ test('a service owned by a VRRP instance forwards only while that instance has c
   pl.setClaim('VI_1', Object.values(model.coreVips), false);
   assert.equal(syn(run, CLIENT, 4, VIP, 80).action, A_IGNORE, 'released: neither answered nor forwarded');
 });
+
+test('reload rr → wlc: the service is edited in place (ip_vs_edit_service); an established connection keeps flowing', () => {
+  const { pl } = standardPipeline();
+  const run = new Runner(pl);
+  assert.equal(dstOf(syn(run, CLIENT, 7000, VIP, 80).out), '198.18.1.12');
+  replyFrom(run, '198.18.1.12', MAC.rs12, 8080, 7000, 'SA');
+  ack(run, CLIENT, 7000, VIP, 80);
+  const svc = pl.service('tcp:198.18.0.10:80')!;
+  const d12 = svc.dests.find((d) => d.key === '198.18.1.12:8080')!;
+  const conns0 = pl.stats.svc[svc.statsSlot * STAT_STRIDE + S_CONNS];
+  const spec = standardSpec();
+  spec.services[0] = { ...spec.services[0]!, scheduler: 'wlc' };
+  const { model: next } = standardPipeline(spec);
+  pl.applyModel(next, { svc: { [svc.key]: svc.statsSlot }, dest: Object.fromEntries(svc.dests.map((d) => [`${svc.key}|${d.key}`, d.statsSlot])) });
+  assert.equal(pl.service('tcp:198.18.0.10:80'), svc, 'same service runtime');
+  assert.equal(svc.vs.scheduler, 'wlc');
+  assert.equal(svc.dests.find((d) => d.key === '198.18.1.12:8080'), d12, 'same dest, same counters');
+  assert.equal(d12.activeConns, 1);
+  // The next segment of the established connection still goes to its real server.
+  const r = ack(run, CLIENT, 7000, VIP, 80, 3, 'PA');
+  assert.equal(r.action, A_TX);
+  assert.equal(dstOf(r.out), '198.18.1.12', 'forwarded, not reset');
+  assert.equal(pl.counters().nodest_expired, 0);
+  assert.equal(pl.conns.conns, 1);
+  assert.equal(pl.stats.svc[svc.statsSlot * STAT_STRIDE + S_CONNS], conns0, 'counters kept');
+  // The new scheduler runs: wlc sends the next connection to the idle .11.
+  assert.equal(dstOf(syn(run, CLIENT, 7001, VIP, 80, 3).out), '198.18.1.11');
+  assert.equal(dstOf(syn(run, CLIENT, 7002, VIP, 80, 3).out), '198.18.1.12', 'wlc: tie at 256, first in list');
+});
