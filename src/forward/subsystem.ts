@@ -28,7 +28,7 @@ import { RateEstimator, EST_INTERVAL_MS, type Rates } from './estimator.js';
 import { allocStats, sumStats, STAT_STRIDE, S_ACTIVE, S_CONNS, S_INACTIVE, S_INBYTES, S_INPKTS, S_OUTBYTES, S_OUTPKTS, S_PERSIST, type StatsLayout } from './stats.js';
 import { TCP_TIMEOUTS_S, sES, sFW } from './proto/tcp.js';
 import { UDP_DEFAULT_TIMEOUT_S } from './proto/udp.js';
-import { getXmit } from './xmit/index.js';
+import { nftSpecOf } from './nft-spec.js';
 
 /** What the subsystem needs from the composition root. */
 export interface ForwardingDeps {
@@ -632,19 +632,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     const nft = this.deps.nft;
     const model = this.model;
     if (!nft || !model) return;
-    const natReals: { address: string; proto: 'tcp' | 'udp'; port: number }[] = [];
-    for (const vs of Object.values(model.virtualServers)) {
-      for (const rs of Object.values(vs.realServers)) {
-        if (rs.method === 'NAT' && getXmit('NAT')) natReals.push({ address: rs.address, proto: vs.protocol, port: rs.port });
-      }
-      if (vs.sorryServer?.method === 'NAT') natReals.push({ address: vs.sorryServer.address, proto: vs.protocol, port: vs.sorryServer.port });
-    }
-    const spec = {
-      interfaces: this.ifaces.map((i) => i.name),
-      vips: [...this.claimed.keys()],
-      natReals: natReals.filter((r) => r.port !== 0),
-      localAddresses: this.localAddresses,
-    };
+    const spec = nftSpecOf(model, this.ifaces.map((i) => i.name), [...this.claimed.keys()], this.localAddresses);
     this.nftChain = this.nftChain.then(() => nft.apply(spec)).catch((e) => this.error(`nft: ${e instanceof Error ? e.message : String(e)}`));
   }
 
