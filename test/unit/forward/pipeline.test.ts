@@ -317,3 +317,98 @@ test('reload rr → wlc: the service is edited in place (ip_vs_edit_service); an
   assert.equal(dstOf(syn(run, CLIENT, 7001, VIP, 80, 3).out), '198.18.1.11');
   assert.equal(dstOf(syn(run, CLIENT, 7002, VIP, 80, 3).out), '198.18.1.12', 'wlc: tie at 256, first in list');
 });
+
+test('sorry server: its own counters; quorum lost removes the alive real servers (their connections expire), quorum back removes the sorry server', () => {
+  const spec: ModelSpec = { ...standardSpec() };
+  spec.services = [{ match: { kind: 'addr', address: VIP, port: 80 }, sorry: { address: '198.18.1.99', port: 80 }, reals: [{ address: '198.18.1.11', port: 8080 }, { address: '198.18.1.12', port: 8080, inhibitOnFailure: true }] }];
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  const svc = pl.service('tcp:198.18.0.10:80')!;
+  assert.equal(dstOf(syn(run, CLIENT, 100, VIP, 80).out), '198.18.1.12');
+  assert.equal(dstOf(syn(run, CLIENT, 101, VIP, 80).out), '198.18.1.11');
+  pl.setServiceQuorum('tcp:198.18.0.10:80', false);
+  // keepalived perform_quorum_state(vs, false): .11 leaves the pool (its connection expires on
+  // its next packet); .12 (inhibit_on_failure) stays with weight 0 (its connection continues).
+  const r11 = ack(run, CLIENT, 101, VIP, 80);
+  assert.equal(r11.outIf, 0, '.11 gone: expire_nodest_conn, then a RST');
+  assert.equal(r11.out![47]! & 0x04, 0x04);
+  assert.equal(dstOf(ack(run, CLIENT, 100, VIP, 80).out), '198.18.1.12');
+  const sorry = svc.sorry!;
+  assert.ok(sorry.statsSlot >= 0, 'the sorry server has a stats slot');
+  for (let i = 0; i < 3; i++) assert.equal(dstOf(syn(run, CLIENT, 200 + i, VIP, 80).out), '198.18.1.99');
+  const so = sorry.statsSlot * STAT_STRIDE;
+  assert.equal(pl.stats.dest[so + S_CONNS], 3);
+  assert.equal(pl.stats.dest[so + S_INPKTS], 3);
+  run.run(frame({ dstMac: MAC.eth1, srcMac: MAC.sorry, src: '198.18.1.99', dst: CLIENT, l4: { proto: 'tcp', sport: 80, dport: 200, flags: 'SA', seq: 9, ack: 2 } }), 1);
+  assert.equal(pl.stats.dest[so + S_OUTPKTS], 1, 'replies counted');
+  pl.publishGauges();
+  assert.equal(pl.stats.dest[so + 5 /* S_ACTIVE */], 3);
+  // Quorum back: the sorry server is removed (no inhibit): its connections expire, the real servers return.
+  pl.setServiceQuorum('tcp:198.18.0.10:80', true);
+  assert.equal(sorry.available, false);
+  const back = ack(run, CLIENT, 200, VIP, 80);
+  assert.equal(back.outIf, 0, 'sorry connection reset on its next packet');
+  assert.deepEqual([dstOf(syn(run, CLIENT, 300, VIP, 80).out), dstOf(syn(run, CLIENT, 301, VIP, 80).out)].sort(), ['198.18.1.11', '198.18.1.12']);
+});
+
+test('sorry_server_inhibit: the sorry server stays in the list with weight 0 while quorum is up; its connections continue', () => {
+  const spec: ModelSpec = { ...standardSpec() };
+  spec.services = [{ match: { kind: 'addr', address: VIP, port: 80 }, sorry: { address: '198.18.1.99', port: 80, inhibit: true }, reals: [{ address: '198.18.1.11', port: 8080 }] }];
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  const svc = pl.service('tcp:198.18.0.10:80')!;
+  assert.equal(svc.sorry!.available, true, 'in the list from the start (init_service_vs adds it with weight 0)');
+  assert.equal(svc.sorry!.weight, 0);
+  assert.ok(svc.schedDests.includes(svc.sorry!));
+  for (let i = 0; i < 3; i++) assert.equal(dstOf(syn(run, CLIENT, 500 + i, VIP, 80).out), '198.18.1.11', 'weight 0: never scheduled');
+  pl.setServiceQuorum('tcp:198.18.0.10:80', false);
+  assert.equal(svc.sorry!.weight, 1);
+  assert.equal(dstOf(syn(run, CLIENT, 600, VIP, 80).out), '198.18.1.99');
+  pl.setServiceQuorum('tcp:198.18.0.10:80', true);
+  assert.equal(svc.sorry!.weight, 0);
+  assert.equal(dstOf(ack(run, CLIENT, 600, VIP, 80).out), '198.18.1.99', 'quiesced, not removed: the connection continues');
+  assert.equal(dstOf(syn(run, CLIENT, 601, VIP, 80).out), '198.18.1.11');
+  assert.equal(pl.counters().nodest_expired, 0);
+});
+
+test('virtual_server_group: one IPVS service per range address and per fwmark entry, each with its own scheduler, counters and templates; health is shared', () => {
+  const spec: ModelSpec = {
+    services: [{ match: { kind: 'group', group: 'web' }, persistenceTimeoutS: 60, reals: [{ address: '198.18.1.11', port: 0 }, { address: '198.18.1.12', port: 0 }] }],
+    groups: [{ name: 'web', entries: [{ kind: 'range', first: '198.18.0.20', last: '198.18.0.21', port: 80 }, { kind: 'fwmark', fwmark: 9 }] }],
+    fwmarkRules: [
+      { fwmark: 9, address: '198.18.0.30', prefixLen: 32, protocol: 'tcp', portMin: 80, portMax: 80 },
+      { fwmark: 9, address: '198.18.0.30', prefixLen: 32, protocol: 'tcp', portMin: 443, portMax: 443 },
+    ],
+    coreVips: [{ address: '198.18.0.20', interface: 'eth0' }, { address: '198.18.0.21', interface: 'eth0' }, { address: '198.18.0.30', interface: 'eth0' }],
+  };
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  const keys = pl.servicesOf('group:tcp:web').map((s) => s.key);
+  assert.deepEqual(keys, ['group:tcp:web@198.18.0.20:80', 'group:tcp:web@198.18.0.21:80', 'group:tcp:web@fwmark:9']);
+  // Separate scheduler state: the first connection of each VIP goes to the head of its own list (rr).
+  assert.equal(dstOf(syn(run, '198.18.100.1', 1, '198.18.0.20', 80).out), '198.18.1.12');
+  assert.equal(dstOf(syn(run, '198.18.100.2', 1, '198.18.0.21', 80).out), '198.18.1.12', 'not the next in a shared rotation');
+  assert.equal(dstOf(syn(run, '198.18.100.3', 1, '198.18.0.20', 80).out), '198.18.1.11');
+  // Persistence per entry: a client's template for .20 does not hold for .21 (<TCP, client, VIP, 80> each).
+  assert.equal(dstOf(syn(run, '198.18.100.1', 2, '198.18.0.20', 80).out), '198.18.1.12', 'template of .20');
+  assert.equal(dstOf(syn(run, '198.18.100.1', 3, '198.18.0.21', 80).out), '198.18.1.11', '.21 schedules anew (its own rr)');
+  // The fwmark entry is a firewall-mark service: one template <IPPROTO_IP, client, mark 9, 0> across its ports.
+  const a = dstOf(syn(run, '198.18.100.4', 1, '198.18.0.30', 80).out);
+  const b = dstOf(syn(run, '198.18.100.4', 2, '198.18.0.30', 443).out);
+  assert.equal(a, b, 'fwmark persistence across the ports of the mark');
+  const fwTemplates = pl.listConns().filter((r) => r.template && r.proto === 'IP');
+  assert.equal(fwTemplates.length, 1);
+  const tr = pl.trace('tcp', '198.18.100.9', 5, '198.18.0.30', 443);
+  assert.equal(tr.service, 'group:tcp:web@fwmark:9');
+  assert.equal(tr.virtualServer, 'group:tcp:web');
+  assert.equal(tr.matchedBy, 'fwmark');
+  assert.match(tr.persistence!.template, /^fwmark .* -> mark 9:0$/);
+  // Counters per entry.
+  const [s20, s21] = pl.servicesOf('group:tcp:web');
+  assert.equal(pl.stats.svc[s20!.statsSlot * STAT_STRIDE + S_CONNS], 3);
+  assert.equal(pl.stats.svc[s21!.statsSlot * STAT_STRIDE + S_CONNS], 2);
+  // Health of the virtual_server's real server holds for every entry.
+  assert.ok(pl.setRealHealth('group:tcp:web', '198.18.1.12:0', { up: false }));
+  for (const svc of pl.servicesOf('group:tcp:web')) assert.equal(svc.dests.find((d) => d.key === '198.18.1.12:0')!.available, false, svc.key);
+  assert.equal(dstOf(syn(run, '198.18.100.8', 1, '198.18.0.21', 80).out), '198.18.1.11');
+});
