@@ -33,6 +33,7 @@ import { DIR_INPUT, DIR_OUTPUT, sTW, sCL, tcpNextState, tcpTimeoutsS, TCP_STATE_
 import { UDP_DEFAULT_TIMEOUT_S } from './proto/udp.js';
 import { arpReply, echoReply, icmpPortUnreachable, neighbourAdvert, tcpReset } from './responder.js';
 import { createScheduler } from './schedulers/index.js';
+import { overloadAfterThresholdChange } from './schedulers/dest-load.js';
 import { createPersistenceKey, persistenceServiceOf, persistenceTemplateKey } from './schedulers/persistence-key.js';
 import type { FlowKey } from './schedulers/types.js';
 import { ServiceIndex, ServiceRt, compileFwmarkRules, ipvsServicesOf, maskWords, sameServiceIdentity, textWords } from './services.js';
@@ -469,6 +470,8 @@ export class Pipeline {
       if (!getXmit(rs.method)) this.problems.push(`${svc.key} ${rs.key}: forwarding method ${rs.method} not supported yet`);
       d.index = i++;
       d.configWeight = rs.weight;
+      // ip_vs_ctl.c __ip_vs_update_dest(): a removed or raised upper threshold clears OVERLOAD now.
+      if (d.upperThreshold !== rs.upperThreshold) overloadAfterThresholdChange(d, d.upperThreshold, rs.upperThreshold);
       d.upperThreshold = rs.upperThreshold;
       d.lowerThreshold = rs.lowerThreshold;
       d.inhibitOnFailure = rs.inhibitOnFailure;

@@ -246,12 +246,59 @@ test('a missing neighbour drops and asks for resolution; unclaimed VIPs are not 
 
 test('upper threshold overloads a real server until connections drop below the lower one', () => {
   const spec: ModelSpec = { ...standardSpec() };
-  spec.services = [{ match: { kind: 'addr', address: VIP, port: 80 }, reals: [{ address: '198.18.1.11', port: 8080, upper: 2, lower: 1 }, { address: '198.18.1.12', port: 8080 }] }];
+  spec.services = [{ match: { kind: 'addr', address: VIP, port: 80 }, reals: [{ address: '198.18.1.11', port: 8080, upper: 3, lower: 1 }, { address: '198.18.1.12', port: 8080 }] }];
   const { pl } = standardPipeline(spec);
   const run = new Runner(pl);
-  const seen = [];
-  for (let i = 0; i < 8; i++) seen.push(dstOf(syn(run, CLIENT, 100 + i, VIP, 80).out));
-  assert.equal(seen.filter((d) => d === '198.18.1.11').length, 2);
+  const d11 = pl.service('tcp:198.18.0.10:80')!.dests.find((d) => d.key === '198.18.1.11:8080')!;
+  // Three connections reach .11 at ticks 1, 101, 201 (10 s apart: SYN_RECV expires 60 s later).
+  const on11: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const now = 1 + Math.floor(i / 2) * 100;
+    if (dstOf(syn(run, CLIENT, 100 + i, VIP, 80, now).out) === '198.18.1.11') on11.push(now);
+  }
+  assert.deepEqual(on11, [1, 101, 201]);
+  assert.equal(d11.overloaded, true, 'total 3 reached uthreshold 3 (ip_vs_bind_dest)');
+  assert.equal(dstOf(syn(run, CLIENT, 200, VIP, 80, 300).out), '198.18.1.12');
+  assert.equal(dstOf(syn(run, CLIENT, 201, VIP, 80, 300).out), '198.18.1.12', 'overloaded: skipped');
+  // The first expires: total 2. Without an lthreshold 2 × 4 < 3 × 3 would clear OVERLOAD;
+  // with lthreshold 1 it stays until total < 1 (ip_vs_unbind_dest).
+  pl.advance(1 + 600);
+  assert.equal(d11.totalConns, 2);
+  assert.equal(d11.overloaded, true, 'still above the lower threshold');
+  assert.equal(dstOf(syn(run, CLIENT, 202, VIP, 80, 602).out), '198.18.1.12');
+  pl.advance(101 + 600);
+  assert.equal(d11.totalConns, 1);
+  assert.equal(d11.overloaded, true, '1 is not below lthreshold 1');
+  assert.equal(dstOf(syn(run, CLIENT, 203, VIP, 80, 702).out), '198.18.1.12');
+  pl.advance(201 + 600);
+  assert.equal(d11.totalConns, 0);
+  assert.equal(d11.overloaded, false, 'below the lower threshold: cleared');
+  const next = [dstOf(syn(run, CLIENT, 204, VIP, 80, 802).out), dstOf(syn(run, CLIENT, 205, VIP, 80, 802).out)];
+  assert.ok(next.includes('198.18.1.11'), next.join(','));
+});
+
+test('reload: a removed or raised uthreshold clears OVERLOAD at once (__ip_vs_update_dest); a lowered one does not', () => {
+  const mk = (upper: number) => {
+    const spec: ModelSpec = { ...standardSpec() };
+    spec.services = [{ match: { kind: 'addr', address: VIP, port: 80 }, reals: [{ address: '198.18.1.11', port: 8080, upper }, { address: '198.18.1.12', port: 8080 }] }];
+    return spec;
+  };
+  const { pl } = standardPipeline(mk(2));
+  const run = new Runner(pl);
+  for (let i = 0; i < 4; i++) syn(run, CLIENT, 300 + i, VIP, 80);
+  const d11 = pl.service('tcp:198.18.0.10:80')!.dests.find((d) => d.key === '198.18.1.11:8080')!;
+  assert.equal(d11.overloaded, true);
+  const slots = { svc: { 'tcp:198.18.0.10:80': 0 }, dest: {} };
+  pl.applyModel(standardPipeline(mk(1)).model, slots);
+  assert.equal(d11.overloaded, true, 'lowered: stays');
+  pl.applyModel(standardPipeline(mk(5)).model, slots);
+  assert.equal(d11.overloaded, false, 'raised: cleared');
+  assert.equal(d11.upperThreshold, 5);
+  assert.equal(dstOf(syn(run, CLIENT, 310, VIP, 80).out) === '198.18.1.11' || dstOf(syn(run, CLIENT, 311, VIP, 80).out) === '198.18.1.11', true);
+  for (let i = 0; i < 6; i++) syn(run, CLIENT, 320 + i, VIP, 80);
+  assert.equal(d11.overloaded, true, 'at 5');
+  pl.applyModel(standardPipeline(mk(0)).model, slots);
+  assert.equal(d11.overloaded, false, 'removed: cleared');
 });
 
 test('trace reports an existing connection and reasons without creating state', () => {
