@@ -801,7 +801,7 @@ export class Pipeline {
 
   /** The claimed VIP id of the packet's destination, or -1. */
   private vipOf(t: Tuple): number {
-    const v = this.vips.get(t.fam, 0, t.d0, t.d1, t.d2, t.d3, 0);
+    const v = this.vips.get(t.fam, 0, t.d0 | 0, t.d1 | 0, t.d2 | 0, t.d3 | 0, 0);
     return v >= 0 && this.vipClaimed[v] === 1 ? v : -1;
   }
 
@@ -1134,7 +1134,7 @@ export class Pipeline {
     if (b[p.l3 + 7] !== 255 || p.icmpCode !== 0 || p.l4Len < 24) return A_IGNORE;
     const dv = p.dv;
     const tg = p.l4 + 8;
-    const v = this.vips.get(6, 0, dv.getUint32(tg), dv.getUint32(tg + 4), dv.getUint32(tg + 8), dv.getUint32(tg + 12), 0);
+    const v = this.vips.get(6, 0, dv.getInt32(tg), dv.getInt32(tg + 4), dv.getInt32(tg + 8), dv.getInt32(tg + 12), 0);
     if (v < 0 || this.vipClaimed[v] !== 1 || (this.vipIf[v]! >= 0 && this.vipIf[v] !== ifSlot)) return A_IGNORE;
     return neighbourAdvert(this, ifSlot);
   }
@@ -1145,11 +1145,11 @@ export class Pipeline {
     const a = p.l3;
     if (b[a + 6] !== 0 || b[a + 7] !== 1) return A_IGNORE;
     const dv = p.dv;
-    const tpa = dv.getUint32(a + 24);
+    const tpa = dv.getInt32(a + 24);
     const v = this.vips.get(4, 0, tpa, 0, 0, 0, 0);
     if (v < 0 || this.vipClaimed[v] !== 1 || (this.vipIf[v]! >= 0 && this.vipIf[v] !== ifSlot)) return A_IGNORE;
     // Someone else announcing our VIP (gratuitous ARP): not a question.
-    if (dv.getUint32(a + 14) === tpa) return A_IGNORE;
+    if (dv.getInt32(a + 14) === tpa) return A_IGNORE;
     return arpReply(this, ifSlot);
   }
 

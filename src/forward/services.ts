@@ -256,8 +256,9 @@ export class ServiceIndex {
         if (id !== undefined) return id;
       }
     }
-    const id = this.byAddr.get(t.fam, t.proto, t.d0, t.d1, t.d2, t.d3, t.dport);
+    // `| 0`: see KeyMap (no heap numbers for words above 2^31).
+    const id = this.byAddr.get(t.fam, t.proto, t.d0 | 0, t.d1 | 0, t.d2 | 0, t.d3 | 0, t.dport);
     if (id >= 0) return id;
-    return this.byAddr.get(t.fam, t.proto, t.d0, t.d1, t.d2, t.d3, 0);
+    return this.byAddr.get(t.fam, t.proto, t.d0 | 0, t.d1 | 0, t.d2 | 0, t.d3 | 0, 0);
   }
 }
