@@ -31,6 +31,7 @@ import {
 } from './packet.js';
 import { DIR_INPUT, DIR_OUTPUT, sTW, sCL, tcpNextState, tcpTimeoutsS, TCP_STATE_ACTIVE, TCP_STATE_NAMES } from './proto/tcp.js';
 import { UDP_DEFAULT_TIMEOUT_S } from './proto/udp.js';
+import { checksum } from './checksum.js';
 import { arpReply, echoReply, icmpPortUnreachable, neighbourAdvert, tcpReset } from './responder.js';
 import { createScheduler } from './schedulers/index.js';
 import { overloadAfterThresholdChange } from './schedulers/dest-load.js';
@@ -1067,7 +1068,9 @@ export class Pipeline {
     const v4 = p.t.proto === IPPROTO_ICMP;
     if ((v4 && type === 8) || (!v4 && type === 128)) {
       if (this.vipOf(p.t) >= 0) return echoReply(this, ifSlot);
-    } else if (v4 ? type === 3 || type === 11 || type === 12 : type >= 1 && type <= 4) {
+    } else if (v4 ? type === 3 || type === 4 || type === 11 : type < 128) {
+      // ip_vs_in_icmp / ip_vs_out_icmp relay DEST_UNREACH, SOURCE_QUENCH and TIME_EXCEEDED;
+      // ip_vs_in_icmp_v6 / ip_vs_out_icmp_v6 every error message (not ICMPV6_INFOMSG_MASK).
       return this.icmpError();
     } else if (!v4 && type === 135) {
       return this.neighbourSolicit(ifSlot);
@@ -1086,6 +1089,14 @@ export class Pipeline {
     const it = this.it;
     let l4o: number;
     if (p.t.fam === 4) {
+      // "Ensure the checksum is correct" (ip_vs_in_icmp, handle_response_icmp): the relay
+      // recomputes the ICMP checksum, so a corrupted error must not get a valid one. Not for
+      // ICMPv6, as the kernel's v6 paths (which recompute it as well) do not check it either.
+      const valid = p.csumPartial || (p.vnet >= 0 && (b[p.vnet]! & VIRTIO_NET_HDR_F_DATA_VALID) !== 0);
+      if (!valid && checksum(b, p.l4, p.l4Len, 0) !== 0) {
+        this.g[GI_ICMP_BAD_CSUM]!++;
+        return A_DROP;
+      }
       if (avail < 28 || b[inner]! >> 4 !== 4) return this.icmpMiss();
       const ihl = (b[inner]! & 15) << 2;
       if (ihl < 20 || ihl + 8 > avail) return this.icmpMiss();
@@ -1294,5 +1305,6 @@ const GI_NODEST = gIndex('nodest_expired');
 const GI_REUSED = gIndex('conn_reused');
 const GI_ICMP_NO_CONN = gIndex('icmp_no_conn');
 const GI_ICMP_RELAYED = gIndex('icmp_relayed');
+const GI_ICMP_BAD_CSUM = gIndex('icmp_bad_checksum');
 const GI_VLAN_CROSS = gIndex('vlan_cross_if');
 const GI_CREATED = gIndex('conns_created');

@@ -528,3 +528,39 @@ test('the per-frame path does not allocate: no GC and a flat heap over 100,000 f
     obs.disconnect();
   }
 });
+
+test('VIP:0 (all ports) service: any port is served and keeps its port; one template per client across ports; VIP:port wins over VIP:0', () => {
+  const VIP0 = '198.18.0.40';
+  const spec: ModelSpec = {
+    services: [
+      { match: { kind: 'addr', address: VIP0, port: 0 }, persistenceTimeoutS: 120, reals: [{ address: '198.18.1.11', port: 0 }, { address: '198.18.1.12', port: 0 }] },
+      { match: { kind: 'addr', address: VIP0, port: 22 }, reals: [{ address: '198.18.1.21', port: 22, method: 'DR' }], method: 'DR' },
+    ],
+    coreVips: [{ address: VIP0, interface: 'eth0' }],
+  };
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  const a = syn(run, CLIENT, 1000, VIP0, 8443);
+  const b = syn(run, CLIENT, 1001, VIP0, 25);
+  assert.equal(dstOf(a.out), dstOf(b.out), 'persistence across ports: <TCP, client, VIP, 0>');
+  assert.equal((a.out![36]! << 8) | a.out![37]!, 8443, 'port 0 real server: the packet\'s port');
+  assert.equal((b.out![36]! << 8) | b.out![37]!, 25);
+  const tmpl = pl.listConns().filter((r) => r.template);
+  assert.equal(tmpl.length, 1);
+  assert.equal(tmpl[0]!.virtual, `${VIP0}:0`);
+  // Another client is scheduled anew (rr moves on).
+  assert.notEqual(dstOf(syn(run, '198.18.100.8', 1002, VIP0, 8443).out), dstOf(a.out));
+  // VIP:22 is its own service (ip_vs_service_find: VIP:port before VIP:0).
+  const ssh = syn(run, CLIENT, 1003, VIP0, 22);
+  assert.equal(ssh.outIf, 1);
+  assert.equal([...ssh.out!.subarray(0, 6)].map((x) => x.toString(16).padStart(2, '0')).join(':'), MAC.rs21);
+  const tr = pl.trace('tcp', CLIENT, 9, VIP0, 9999);
+  assert.equal(tr.service, `tcp:${VIP0}:0`);
+  assert.equal(tr.matchedBy, 'port-zero');
+  assert.equal(tr.persistence?.hit, true);
+  assert.equal(pl.trace('tcp', CLIENT, 9, VIP0, 22).matchedBy, 'address');
+  // UDP to the VIP: no UDP service (VIP:0 is TCP): ICMP port unreachable.
+  const u = run.run(frame({ dstMac: MAC.eth0, srcMac: MAC.router, src: CLIENT, dst: VIP0, l4: { proto: 'udp', sport: 5, dport: 53 } }), 0);
+  assert.equal(u.out![23], 1);
+  assert.equal(u.out![34], 3);
+});
