@@ -241,3 +241,31 @@ test('routed real servers: the kernel\'s route gives the egress and the gateway,
   assert.equal(w.pl.counters().no_egress, before + 1);
   await r.fwd.stop('test');
 });
+
+test('the sorry server in lvs(): listed while quorum is lost (weight 1), with its own counters and rates; Prometheus counts it as real="sorry:ADDR:PORT"', async () => {
+  const spec: ModelSpec = { ...standardSpec() };
+  spec.services = [{ match: { kind: 'addr', address: VIP, port: 80 }, sorry: { address: '198.18.1.99', port: 80 }, reals: [{ address: '198.18.1.11', port: 8080 }] }];
+  const r = await makeRig();
+  await startRig(r, makeModel(spec));
+  const w = r.workers.live()[0]!;
+  const sorryRow = async () => (await r.fwd.lvs()).services[0]!.reals.find((x) => x.sorry);
+  assert.equal(await sorryRow(), undefined, 'not in the list while quorum is up (no sorry_server_inhibit)');
+  r.fwd.setServiceQuorum(SVC, false);
+  await settle();
+  for (let i = 0; i < 2; i++) { syn(w, 6000 + i); assert.equal(lastDst(w), '198.18.1.99'); }
+  w.tick();
+  const s = (await sorryRow())!;
+  assert.equal(s.key, 'sorry:198.18.1.99:80');
+  assert.deepEqual([s.weight, s.inService, s.stats.conns, s.stats.inpkts, s.activeConns], [1, true, 2, 2, 2]);
+  const real = (await r.fwd.lvs()).services[0]!.reals.find((x) => x.key === '198.18.1.11:8080')!;
+  assert.deepEqual([real.inService, real.weight], [false, 0], 'the alive real server left the pool (perform_quorum_state)');
+  // Rates come from the estimator over 2-second ticks.
+  r.clock.advance(2000);
+  syn(w, 6002);
+  r.clock.advance(2000);
+  assert.ok((await sorryRow())!.rates.inbps > 0, JSON.stringify((await sorryRow())!.rates));
+  const reg = new Registry();
+  registerForwardingMetrics(reg, () => r.fwd.lvs());
+  assert.match(await reg.metrics(), /lvsd_lvs_real_connections_total\{service="tcp:198\.18\.0\.10:80",real="sorry:198\.18\.1\.99:80"\} 3/);
+  await r.fwd.stop('test');
+});
