@@ -209,8 +209,10 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
   private slots: { svc: Record<string, number>; dest: Record<string, number> } = { svc: {}, dest: {} };
   private nextSvcSlot = 0;
   private nextDestSlot = 0;
-  /** What the workers were started with (a crashed worker restarts with the same). */
+  /** What the workers were started with (a crashed worker restarts with the same, and the current fanout program). */
   private initBase: Omit<WorkerInit, 'index' | 'seed'> | null = null;
+  /** The fanout program in force (the model's, several workers only). */
+  private program: Uint32Array | null = null;
   private readonly estimators = new Map<string, RateEstimator>();
   /**
    * Monotonic totals per stats row key (`svc:KEY`, `dest:KEY`): the shared counters are read
@@ -284,7 +286,9 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     } else {
       this.assignSlots(next);
       this.postRoutes();
-      this.post({ type: 'model', model: next, slots: this.slots, fanoutProgram: this.programFor(next) });
+      const program = this.programFor(next);
+      if (program) this.program = program;
+      this.post({ type: 'model', model: next, slots: this.slots, fanoutProgram: program });
     }
     // Health and quorum of what survived.
     for (const [k, h] of this.health) {
@@ -714,6 +718,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
       tickMs: this.deps.tickMs ?? 100, stats: this.statsBuf, layout: this.layout, fanoutGroup: randomInt(1, 0xff00),
       batch: this.deps.batch ?? 32, ring: io.rx === 'v3', io, fanoutProgram: program, netns: this.deps.netns ?? null,
     };
+    this.program = program;
     for (let i = 0; i < workers; i++) {
       try {
         this.workers.push(await this.spawnOne(i));
@@ -729,7 +734,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
 
   /** Starts worker i of the current data plane and waits for it to be ready. */
   private async spawnOne(i: number): Promise<WorkerSlot> {
-    const init: WorkerInit = { ...this.initBase!, index: i, seed: randomInt(1, 0x7fffffff) };
+    const init: WorkerInit = { ...this.initBase!, fanoutProgram: this.program, index: i, seed: randomInt(1, 0x7fffffff) };
     const handle = (this.deps.spawnWorker ?? defaultSpawn)(init);
     const slot: WorkerSlot = { handle, index: i, retiring: false, exited: false, startedAt: this.clock.now() };
     let ready = false;
@@ -765,19 +770,23 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     if (!this.running || slot.retiring || !this.workers.includes(slot)) return;
     slot.retiring = true;
     const k = slot.index;
-    const min = this.deps.restartBackoffMs?.min ?? 1000;
-    const max = this.deps.restartBackoffMs?.max ?? 30_000;
-    if (this.clock.now() - slot.startedAt >= BACKOFF_RESET_MS) this.backoffMs = min;
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(max, this.backoffMs * 2);
-    this.restartFrom = this.restartFrom < 0 ? k : Math.min(this.restartFrom, k);
+    if (this.clock.now() - slot.startedAt >= BACKOFF_RESET_MS) this.backoffMs = this.deps.restartBackoffMs?.min ?? 1000;
+    const delay = this.scheduleRestart(k);
     const restarting = this.workers.filter((w) => w.index >= this.restartFrom).map((w) => w.index);
     this.deps.bus.emit({ type: 'forward.worker_crashed', worker: k, reason, restartInMs: delay, restarting });
+  }
+
+  /** Arms the restart of workers from..n-1 after the current backoff (which then doubles); returns the delay. */
+  private scheduleRestart(from: number): number {
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.deps.restartBackoffMs?.max ?? 30_000, this.backoffMs * 2);
+    this.restartFrom = this.restartFrom < 0 ? from : Math.min(this.restartFrom, from);
     this.restartTimer?.cancel();
     this.restartTimer = this.clock.setTimer(delay, () => {
       this.restartTimer = null;
-      void this.restartFromIndex().catch((e) => this.error(`restarting forwarding workers: ${e instanceof Error ? e.message : String(e)}`));
+      void this.restartFromIndex();
     });
+    return delay;
   }
 
   private async restartFromIndex(): Promise<void> {
@@ -792,7 +801,16 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     this.restartAttempt++;
     const started: number[] = [];
     for (let i = from; i < n; i++) {
-      const w = await this.spawnOne(i);
+      let w: WorkerSlot;
+      try {
+        w = await this.spawnOne(i);
+      } catch (e) {
+        // Try again later, from this worker on (those before it run).
+        if (started.length) this.deps.bus.emit({ type: 'forward.worker_restarted', workers: started, attempt: this.restartAttempt });
+        const delay = this.scheduleRestart(i);
+        this.error(`forwarding worker ${i} did not start again (${e instanceof Error ? e.message : String(e)}); next try in ${delay} ms`);
+        return;
+      }
       this.workers.push(w);
       started.push(i);
       this.postState(w.handle);
@@ -804,7 +822,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
   private postState(h: WorkerHandle): void {
     const model = this.model!;
     this.postRoutes(h);
-    h.postMessage({ type: 'model', model, slots: this.slots, fanoutProgram: this.initBase?.fanoutProgram ?? null });
+    h.postMessage({ type: 'model', model, slots: this.slots, fanoutProgram: this.program });
     for (const [addr, mac] of this.neighbours) h.postMessage({ type: 'neigh', address: addr, mac });
     for (const v of this.claimed.values()) h.postMessage({ type: 'claim', instance: v.instance, vips: [v], claimed: true });
     for (const [k, st] of this.health) {

@@ -269,3 +269,22 @@ test('the sorry server in lvs(): listed while quorum is lost (weight 1), with it
   assert.match(await reg.metrics(), /lvsd_lvs_real_connections_total\{service="tcp:198\.18\.0\.10:80",real="sorry:198\.18\.1\.99:80"\} 3/);
   await r.fwd.stop('test');
 });
+
+test('a worker that does not start again is retried with the next backoff', async () => {
+  const r = await makeRig();
+  await startRig(r, makeModel(standardSpec()));
+  r.workers.live()[0]!.crash('boom');
+  await settle();
+  r.workers.failNext = 1;
+  r.clock.advance(1000);
+  await settle();
+  const err = r.events.filter((e) => e.type === 'forward.error').map((e) => (e as { message: string }).message);
+  assert.ok(err.some((m) => /worker 0 did not start again \(forwarding worker 0: socket: injected failure\); next try in 2000 ms/.test(m)), err.join('\n'));
+  assert.equal(r.workers.live().length, 0);
+  r.clock.advance(2000);
+  await settle();
+  assert.equal(r.workers.live().length, 1, 'started on the second try');
+  assert.deepEqual(r.events.filter((e) => e.type === 'forward.worker_restarted'), [{ type: 'forward.worker_restarted', workers: [0], attempt: 2 }]);
+  assert.equal(syn(r.workers.live()[0]!, 7000), A_TX);
+  await r.fwd.stop('test');
+});

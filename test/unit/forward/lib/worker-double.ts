@@ -22,13 +22,21 @@ export class WorkerDouble extends EventEmitter implements WorkerHandle {
   dead = false;
   now = 1;
 
-  constructor(init: WorkerInit) {
+  constructor(init: WorkerInit, failStart = false) {
     super();
     this.init = init;
     this.pl = new Pipeline({ capacity: Math.min(init.capacity, 4096), tickMs: init.tickMs, seed: init.seed, stats: statsRegion(init.stats, init.layout, init.index) });
     this.pl.setInterfaces(init.ifaces);
     this.pl.setScratch(70000, this.buf.length);
-    queueMicrotask(() => this.emit('message', { type: 'ready', index: init.index, ring: false, vnet: false } satisfies FromWorker));
+    queueMicrotask(() => {
+      if (failStart) {
+        // As worker.ts when opening its sockets fails: an 'error' message, then it ends.
+        this.emit('message', { type: 'error', index: init.index, message: 'socket: injected failure' } satisfies FromWorker);
+        this.die(1);
+      } else {
+        this.emit('message', { type: 'ready', index: init.index, ring: false, vnet: false } satisfies FromWorker);
+      }
+    });
   }
 
   postMessage(m: ToWorker): void {
@@ -100,16 +108,20 @@ export class WorkerDouble extends EventEmitter implements WorkerHandle {
   }
 }
 
-/** A spawnWorker that makes doubles and keeps every one it made (in order). */
-export function doubleSpawner(): { spawn: (init: WorkerInit) => WorkerHandle; made: WorkerDouble[]; live: () => WorkerDouble[] } {
+/** A spawnWorker that makes doubles and keeps every one it made (in order); `failNext` makes the next starts fail. */
+export function doubleSpawner(): { spawn: (init: WorkerInit) => WorkerHandle; made: WorkerDouble[]; live: () => WorkerDouble[]; failNext: number } {
   const made: WorkerDouble[] = [];
-  return {
+  const sp = {
     made,
-    spawn: (init) => {
-      const w = new WorkerDouble(init);
+    failNext: 0,
+    spawn: (init: WorkerInit): WorkerHandle => {
+      const fail = sp.failNext > 0;
+      if (fail) sp.failNext--;
+      const w = new WorkerDouble(init, fail);
       made.push(w);
       return w;
     },
     live: () => made.filter((w) => !w.dead).sort((a, b) => a.init.index - b.init.index),
   };
+  return sp;
 }
