@@ -564,9 +564,9 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
         return;
       case 'problems':
         if (m.index === 0) {
-          const fresh = m.problems.filter((p) => !this.problems.includes(p));
+          // Once per model (start, reload, restart): each problem is a log line every time it holds.
           this.problems = [...m.problems];
-          for (const p of fresh) this.error(p);
+          for (const p of m.problems) this.error(p);
         }
         return;
       case 'error':
