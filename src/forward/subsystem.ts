@@ -656,15 +656,21 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     }
   }
 
-  /** Stats rows a model needs (one per IPVS service, one per real or sorry server of each). */
+  /**
+   * Stats rows the current layout must hold after assigning a model's: the rows given so far
+   * (slots are never reused: a removed service's row may still be counted into by its last
+   * connections) plus one per IPVS service and per real or sorry server of each not given yet.
+   */
   private slotsNeeded(model: Model): { svc: number; dest: number } {
-    let svc = 0, dest = 0;
+    let svc = this.nextSvcSlot, dest = this.nextDestSlot;
     for (const vs of Object.values(model.virtualServers)) {
-      const n = ipvsServicesOf(model, vs).length;
-      svc += n;
-      dest += n * (Object.keys(vs.realServers).length + (vs.sorryServer ? 1 : 0));
+      for (const d of ipvsServicesOf(model, vs)) {
+        if (this.slots.svc[d.key] === undefined) svc++;
+        for (const rs of Object.values(vs.realServers)) if (this.slots.dest[`${d.key}|${rs.key}`] === undefined) dest++;
+        if (vs.sorryServer && this.slots.dest[`${d.key}|${sorryKeyOf(vs.sorryServer)}`] === undefined) dest++;
+      }
     }
-    return { svc: svc + Object.keys(this.slots.svc).length, dest: dest + Object.keys(this.slots.dest).length };
+    return { svc, dest };
   }
 
   private assignSlots(model: Model): void {
@@ -702,11 +708,11 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     const io = resolveIo(this.deps);
     // Rows for the model with room to grow on reloads (a reload that needs more restarts the data plane).
     this.slots = { svc: {}, dest: {} };
+    this.nextSvcSlot = 0;
+    this.nextDestSlot = 0;
     const need = this.slotsNeeded(model);
     this.layout = { workers, svcSlots: Math.max(MIN_SVC_SLOTS, need.svc * 2), destSlots: Math.max(MIN_DEST_SLOTS, need.dest * 2) };
     this.statsBuf = allocStats(this.layout);
-    this.nextSvcSlot = 0;
-    this.nextDestSlot = 0;
     // Fresh counters: the totals continue from here (foldTotals treats every row as new).
     for (const t of this.totals.values()) t.last.fill(0);
     this.assignSlots(model);

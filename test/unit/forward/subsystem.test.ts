@@ -288,3 +288,33 @@ test('a worker that does not start again is retried with the next backoff', asyn
   assert.equal(syn(r.workers.live()[0]!, 7000), A_TX);
   await r.fwd.stop('test');
 });
+
+test('reload: a new service fits the counter layout (no data-plane restart); one that outgrows it restarts the data plane and the counts carry over', async () => {
+  const r = await makeRig();
+  const m0 = makeModel(standardSpec());
+  await startRig(r, m0);
+  for (let i = 0; i < 3; i++) syn(r.workers.live()[0]!, 8000 + i);
+  const spec1 = standardSpec();
+  spec1.services.push({ match: { kind: 'addr', address: VIP, port: 81 }, reals: [{ address: '198.18.1.11', port: 8081 }] });
+  const m1 = makeModel(spec1);
+  await r.fwd.apply(m1, diff(m0, m1));
+  await settle();
+  assert.equal(r.workers.made.length, 1, 'same worker: no restart');
+  syn(r.workers.live()[0]!, 8003);
+  assert.equal((await r.fwd.lvs()).services.find((s) => s.key === SVC)!.stats.conns, 4);
+  // A group of 1 100 addresses: 1 100 more IPVS services than the 1 024 rows.
+  const spec2 = standardSpec();
+  spec2.services.push({ match: { kind: 'group', group: 'many' }, reals: [{ address: '198.18.1.11', port: 80 }] });
+  spec2.groups = [{ name: 'many', entries: [{ kind: 'range', first: '198.18.16.0', last: '198.18.20.75', port: 80 }] }];
+  const m2 = makeModel(spec2);
+  await r.fwd.apply(m2, diff(m1, m2));
+  await settle();
+  assert.equal(r.workers.made.length, 2, 'restarted with a larger layout');
+  const res = await r.fwd.lvs();
+  assert.equal(res.services.filter((s) => s.virtualServer === 'group:tcp:many').length, 1100);
+  assert.equal(res.services.find((s) => s.key === SVC)!.stats.conns, 4, 'counts carried over the restart');
+  assert.equal(res.services.find((s) => s.key === SVC)!.totals.conns, 4);
+  syn(r.workers.live()[0]!, 8004);
+  assert.equal((await r.fwd.lvs()).services.find((s) => s.key === SVC)!.stats.conns, 5);
+  await r.fwd.stop('test');
+});
