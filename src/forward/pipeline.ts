@@ -414,7 +414,11 @@ export class Pipeline {
     for (const svc of [...this.svcByKey.values()]) if (!seen.has(svc.key)) this.dropService(svc);
     this.byVs = byVs;
     // Egress and next hops again (routes may have come with this model; problems are per model).
-    for (const d of this.destTable.list) if (d && d.available) this.placeDest(d);
+    for (const svc of this.services) {
+      if (!svc) continue;
+      for (const d of svc.dests) this.placeDest(d);
+      if (svc.sorry) this.placeDest(svc.sorry);
+    }
     // Index.
     const index = new ServiceIndex();
     index.rules = compileFwmarkRules(model.fwmarkRules);
