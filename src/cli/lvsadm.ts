@@ -17,7 +17,7 @@ commands:
   vrrp [INSTANCE]                VRRP instances (or one): state, priorities, master, VIPs, counters
   checks [SERVICE]               real servers' health: state, last result, reason, latency
                                  (SERVICE: a virtual service key, e.g. tcp:198.18.0.10:80, fwmark:7)
-  -L|-l|--list [-n] [--stats|--rate|--timeout|-c|--connection] [--exact]
+  -L|-l|--list [-n] [--stats|--rate|--thresholds|--persistent-conn|--timeout|-c|--connection] [--exact]
                                  virtual services, as ipvsadm lists them
   -Z|--zero                      zero the packet/byte counters
   trace tcp|udp CIP:PORT VIP:PORT
@@ -74,13 +74,15 @@ export function parseLvsadmArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   const combined = (a: string, ch: string) => /^-[a-zA-Z]{2,}$/.test(a) && a.includes(ch);
   const listing = rest.some((a) => ['-L', '-l', '--list'].includes(a) || combined(a, 'L') || combined(a, 'l'));
   const zero = rest.some((a) => ['-Z', '--zero'].includes(a) || combined(a, 'Z'));
-  if (listing || zero || (rest[0] && ['-c', '--connection', '--stats', '--rate', '--timeout', '-n', '--numeric'].includes(rest[0]))) {
-    const flags = { numeric: false, stats: false, rate: false, timeout: false, connections: false, exact: false };
+  if (listing || zero || (rest[0] && ['-c', '--connection', '--stats', '--rate', '--thresholds', '--persistent-conn', '--timeout', '-n', '--numeric'].includes(rest[0]))) {
+    const flags = { numeric: false, stats: false, rate: false, thresholds: false, persistentConn: false, timeout: false, connections: false, exact: false };
     for (const a of rest) {
       if (['-L', '-l', '--list', '-Z', '--zero'].includes(a)) continue;
       else if (a === '-n' || a === '--numeric') flags.numeric = true;
       else if (a === '--stats') flags.stats = true;
       else if (a === '--rate') flags.rate = true;
+      else if (a === '--thresholds') flags.thresholds = true;
+      else if (a === '--persistent-conn') flags.persistentConn = true;
       else if (a === '--timeout') flags.timeout = true;
       else if (a === '-c' || a === '--connection') flags.connections = true;
       else if (a === '--exact' || a === '-x') flags.exact = true;
@@ -95,6 +97,9 @@ export function parseLvsadmArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
         }
       } else throw new UsageError(`unknown listing option ${a}`);
     }
+    // ipvsadm's list formats exclude each other (FMT_STATS, FMT_RATE, FMT_THRESHOLDS, FMT_PERSISTENTCONN).
+    const formats = (['stats', 'rate', 'thresholds', 'persistentConn'] as const).filter((k) => flags[k]);
+    if (formats.length > 1) throw new UsageError(`choose one of --stats, --rate, --thresholds, --persistent-conn (got ${formats.map((f) => (f === 'persistentConn' ? '--persistent-conn' : `--${f}`)).join(' ')})`);
     if (zero && !listing) return { control, json, cmd: 'lvs', args: { action: 'zero' }, view: 'zero' };
     const view = flags.connections ? 'connections' : flags.timeout ? 'timeout' : 'list';
     return { control, json, cmd: 'lvs', args: { action: flags.connections ? 'connections' : flags.timeout ? 'timeout' : 'list', zero, ...flags }, view };

@@ -24,6 +24,7 @@ export function levelOf(ev: LvsdEvent): Level {
     case 'config.rejected':
     case 'config.apply_failed':
     case 'forward.error':
+    case 'forward.worker_crashed':
       return 'error';
     case 'real.down':
     case 'vrrp.packet_dropped':
@@ -75,6 +76,8 @@ export function messageOf(ev: LvsdEvent): string {
     case 'forward.started': return `forwarding core started: ${ev.workers} worker(s) on ${ev.interfaces.join(',')}`;
     case 'forward.stopped': return `forwarding core stopped: ${ev.reason}`;
     case 'forward.error': return `forwarding core error: ${ev.message}`;
+    case 'forward.worker_crashed': return `forwarding worker ${ev.worker} exited (${ev.reason}); restarting worker(s) ${ev.restarting.join(',')} in ${ev.restartInMs} ms: their connections are lost`;
+    case 'forward.worker_restarted': return `forwarding worker(s) ${ev.workers.join(',')} restarted (attempt ${ev.attempt})`;
     case 'control.request': return `control ${ev.cmd} ${ev.ok ? 'ok' : ev.code}`;
     case 'log': return ev.msg;
   }

@@ -140,6 +140,13 @@ export type LvsdEvent =
   | { type: 'forward.started'; workers: number; interfaces: string[]; ring: string }
   | { type: 'forward.stopped'; reason: string }
   | { type: 'forward.error'; message: string }
+  /**
+   * A forwarding worker thread exited unexpectedly. Workers `restarting` (the crashed one and
+   * those after it: the kernel renumbers PACKET_FANOUT members when one leaves) start again
+   * after `restartInMs`; their connection tables are lost.
+   */
+  | { type: 'forward.worker_crashed'; worker: number; reason: string; restartInMs: number; restarting: number[] }
+  | { type: 'forward.worker_restarted'; workers: number[]; attempt: number }
   | { type: 'control.request'; cmd: string; ok: boolean; code: string | null }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> };
 

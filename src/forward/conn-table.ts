@@ -9,7 +9,8 @@
  *
  * IPVS accounting lives here too because it must stay consistent with the records: binding a
  * connection to a dest counts it inactive (new connections carry IP_VS_CONN_F_INACTIVE until
- * a TCP ESTABLISHED), templates count in persistConns, the upper/lower thresholds set and
+ * their first TCP transition into an active state: SYN_SENT, SYN_RECV, SYNACK, ESTABLISHED,
+ * proto/tcp.ts TCP_STATE_ACTIVE), templates count in persistConns, the upper/lower thresholds set and
  * clear `overloaded` (ip_vs_conn.c ip_vs_bind_dest / ip_vs_unbind_dest), and a template with
  * controlled connections is not expired but re-armed (ip_vs_conn_expire "expire_later").
  *
@@ -85,7 +86,10 @@ function mix(h: number, w: number): number {
 function fin(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  // int32, not uint32: a hash above 2^31 returned from a call that is not inlined would be a
+  // heap number (an allocation per connection created or removed: measured 32 bytes per
+  // one-packet-scheduled datagram); the index holds hashes as int32 too.
+  return h ^ (h >>> 16);
 }
 
 /** One worker's connection records, index and expiry wheel. */
@@ -93,8 +97,8 @@ export class ConnTable {
   readonly capacity: number;
   /** The records (public for the pipeline's direct reads). */
   readonly e: Uint32Array;
-  /** Index: pairs [hash, value] where value = (record << 1 | key) + 1, 0 = empty. */
-  private readonly idx: Uint32Array;
+  /** Index: pairs [hash (int32), value] where value = (record << 1 | key) + 1, 0 = empty. */
+  private readonly idx: Int32Array;
   private readonly slotMask: number;
   private readonly freeList: Uint32Array;
   private freeTop: number;
@@ -116,7 +120,7 @@ export class ConnTable {
     let slots = 1;
     const want = cap * (o.slotsPerEntry ?? 4);
     while (slots < want) slots *= 2;
-    this.idx = o.alloc ? new Uint32Array(o.alloc(slots * 8)) : new Uint32Array(slots * 2);
+    this.idx = o.alloc ? new Int32Array(o.alloc(slots * 8)) : new Int32Array(slots * 2);
     this.slotMask = slots - 1;
     this.freeList = new Uint32Array(cap);
     for (let i = 0; i < cap; i++) this.freeList[i] = cap - 1 - i;
@@ -153,6 +157,9 @@ export class ConnTable {
     return fin(h);
   }
 
+  // Address words go to hashKey() as int32 (`| 0`, same hash: mix() XORs them as int32): a
+  // uint32 above 2^31 passed as an argument is a heap number, one allocation per word when the
+  // call is not inlined (measured: 48 bytes per one-packet-scheduled datagram before).
   private hashOf(r: number, key: number): number {
     const e = this.e;
     const o = r * STRIDE;
@@ -160,15 +167,15 @@ export class ConnTable {
     const proto = (e[o + PORTS_D]! >>> 8) & 255;
     const cv = e[o + PORTS_CV]!;
     if (e[o + FLAGS]! & F_TEMPLATE) {
-      return (this.hashKey(fam, proto, e[o + C0]!, e[o + C0 + 1]!, e[o + C0 + 2]!, e[o + C0 + 3]!, 0,
-        e[o + V0]!, e[o + V0 + 1]!, e[o + V0 + 2]!, e[o + V0 + 3]!, cv & 0xffff) ^ TEMPLATE_SALT) >>> 0;
+      return (this.hashKey(fam, proto, e[o + C0]! | 0, e[o + C0 + 1]! | 0, e[o + C0 + 2]! | 0, e[o + C0 + 3]! | 0, 0,
+        e[o + V0]! | 0, e[o + V0 + 1]! | 0, e[o + V0 + 2]! | 0, e[o + V0 + 3]! | 0, cv & 0xffff) ^ TEMPLATE_SALT);
     }
     if (key === KEY_IN) {
-      return this.hashKey(fam, proto, e[o + C0]!, e[o + C0 + 1]!, e[o + C0 + 2]!, e[o + C0 + 3]!, cv >>> 16,
-        e[o + V0]!, e[o + V0 + 1]!, e[o + V0 + 2]!, e[o + V0 + 3]!, cv & 0xffff);
+      return this.hashKey(fam, proto, e[o + C0]! | 0, e[o + C0 + 1]! | 0, e[o + C0 + 2]! | 0, e[o + C0 + 3]! | 0, cv >>> 16,
+        e[o + V0]! | 0, e[o + V0 + 1]! | 0, e[o + V0 + 2]! | 0, e[o + V0 + 3]! | 0, cv & 0xffff);
     }
-    return this.hashKey(fam, proto, e[o + D0]!, e[o + D0 + 1]!, e[o + D0 + 2]!, e[o + D0 + 3]!, e[o + PORTS_D]! >>> 16,
-      e[o + C0]!, e[o + C0 + 1]!, e[o + C0 + 2]!, e[o + C0 + 3]!, cv >>> 16);
+    return this.hashKey(fam, proto, e[o + D0]! | 0, e[o + D0 + 1]! | 0, e[o + D0 + 2]! | 0, e[o + D0 + 3]! | 0, e[o + PORTS_D]! >>> 16,
+      e[o + C0]! | 0, e[o + C0 + 1]! | 0, e[o + C0 + 2]! | 0, e[o + C0 + 3]! | 0, cv >>> 16);
   }
 
   private insertKey(h: number, val: number): void {
@@ -214,7 +221,7 @@ export class ConnTable {
    */
   lookup(t: Tuple): number {
     const fam = t.fam;
-    const h = this.hashKey(fam, t.proto, t.s0, t.s1, t.s2, t.s3, t.sport, t.d0, t.d1, t.d2, t.d3, t.dport);
+    const h = this.hashKey(fam, t.proto, t.s0 | 0, t.s1 | 0, t.s2 | 0, t.s3 | 0, t.sport, t.d0 | 0, t.d1 | 0, t.d2 | 0, t.d3 | 0, t.dport);
     const idx = this.idx;
     const e = this.e;
     const mask = this.slotMask;
@@ -249,7 +256,7 @@ export class ConnTable {
    */
   lookupTemplate(fam: number, proto: number, c0: number, c1: number, c2: number, c3: number,
     v0: number, v1: number, v2: number, v3: number, vport: number): number {
-    const h = (this.hashKey(fam, proto, c0, c1, c2, c3, 0, v0, v1, v2, v3, vport) ^ TEMPLATE_SALT) >>> 0;
+    const h = this.hashKey(fam, proto, c0 | 0, c1 | 0, c2 | 0, c3 | 0, 0, v0 | 0, v1 | 0, v2 | 0, v3 | 0, vport) ^ TEMPLATE_SALT;
     const idx = this.idx;
     const e = this.e;
     const mask = this.slotMask;

@@ -6,6 +6,7 @@
  * last connection is gone (IPVS's dest trash, ip_vs_ctl.c ip_vs_trash_put_dest).
  */
 import type { Dest } from './schedulers/types.js';
+import { formatIPv4, formatIPv6 } from '../lib/ip.js';
 
 /** Forwarding method codes stored in connections (IP_VS_CONN_F_MASQ, _DROUTE, _TUNNEL, FULLNAT). */
 export const M_NAT = 0;
@@ -46,6 +47,15 @@ export class CoreDest implements Dest {
   configWeight: number;
   upperThreshold = 0;
   lowerThreshold = 0;
+  /** The address as text (canonical, as the model and netlink write it). */
+  readonly addrText: string;
+  /**
+   * The L2 next hop (ARCHITECTURE D7): the real server itself when it is on a connected
+   * network (or on-link by the kernel's route), else the gateway of the kernel's route to it.
+   */
+  nextHop: string;
+  /** Reached through a gateway (the kernel's route has one): NAT only, DR needs L2 adjacency. */
+  viaGateway = false;
   /** Next hop: egress interface slot (-1 unknown) and MAC (hi 16 bits, lo 32 bits); macKnown false = unresolved. */
   ifSlot = -1;
   macHi = 0;
@@ -57,6 +67,8 @@ export class CoreDest implements Dest {
   statsSlot = -1;
   /** This dest is a service's sorry server, not one of its real servers. */
   sorry = false;
+  /** `sorry_server_inhibit`: the sorry server stays in the list with weight 0 while quorum is up. */
+  sorryInhibit = false;
   /** Health as the checks report it (alpha real servers start down). */
   healthUp = true;
   /** Dynamic weight from a check (misc_dynamic); null = the configured weight. */
@@ -66,9 +78,11 @@ export class CoreDest implements Dest {
   /** Its forwarding method is implemented (TUN/FNAT are not yet). */
   supported = true;
 
-  constructor(o: { index: number; key: string; fam: 4 | 6; words: readonly number[]; addr6: Uint8Array | null; port: number; weight: number; method: number }) {
+  constructor(o: { index: number; key: string; fam: 4 | 6; words: readonly number[]; addr6: Uint8Array | null; addrText?: string; port: number; weight: number; method: number }) {
     this.index = o.index;
     this.key = o.key;
+    this.addrText = o.addrText ?? (o.fam === 4 ? formatIPv4(o.words[0]! >>> 0) : o.addr6 ? formatIPv6(o.addr6) : '');
+    this.nextHop = this.addrText;
     this.fam = o.fam;
     this.w0 = o.words[0]! >>> 0;
     this.w1 = o.words[1]! >>> 0;
@@ -91,6 +105,11 @@ export class CoreDest implements Dest {
   get refs(): number {
     return this.activeConns + this.inactiveConns + this.persistConns;
   }
+}
+
+/** The key of a sorry server's dest (and of its stats slot: `SERVICE|KEY`). */
+export function sorryKeyOf(ss: { readonly address: string; readonly port: number; readonly method: string }): string {
+  return `sorry:${ss.address}:${ss.port}:${ss.method}`;
 }
 
 /** Every dest of one worker, by id; ids of dests with no references left are reused. */

@@ -2,9 +2,11 @@
  * A small open-addressing map from (family, protocol, address words, port) to a
  * non-negative integer, for the hot path's service and VIP lookups: no string keys, no
  * allocation on lookup. Rebuilt (not edited) when the model changes, so it has no deletion.
+ * Address words are kept as int32: callers pass them `| 0` (a uint32 above 2^31 passed to
+ * a call that is not inlined is a heap number: an allocation per lookup); uint32 works too.
  */
 export class KeyMap {
-  private keys: Uint32Array;
+  private keys: Int32Array;
   private vals: Int32Array;
   private mask: number;
   private count = 0;
@@ -12,7 +14,7 @@ export class KeyMap {
   constructor(expected = 16) {
     let n = 16;
     while (n < expected * 2) n *= 2;
-    this.keys = new Uint32Array(n * 6);
+    this.keys = new Int32Array(n * 6);
     this.vals = new Int32Array(n).fill(-1);
     this.mask = n - 1;
   }
@@ -28,7 +30,7 @@ export class KeyMap {
     h = Math.imul(h ^ a2, 0x85ebca6b); h ^= h >>> 13;
     h = Math.imul(h ^ a3, 0xc2b2ae35); h ^= h >>> 16;
     h = Math.imul(h ^ port, 0x9e3779b1);
-    return (h ^ (h >>> 15)) >>> 0;
+    return h ^ (h >>> 15); // int32 (a returned uint32 above 2^31 is a heap number); masked by the caller
   }
 
   /** Sets key → value (value ≥ 0), replacing an existing value. */
@@ -46,7 +48,7 @@ export class KeyMap {
     }
     const k = this.keys;
     const o = i * 6;
-    k[o] = fp; k[o + 1] = a0; k[o + 2] = a1; k[o + 3] = a2; k[o + 4] = a3; k[o + 5] = port;
+    k[o] = fp; k[o + 1] = a0 | 0; k[o + 2] = a1 | 0; k[o + 3] = a2 | 0; k[o + 4] = a3 | 0; k[o + 5] = port;
     this.vals[i] = value;
   }
 
@@ -65,14 +67,14 @@ export class KeyMap {
   private same(i: number, fp: number, a0: number, a1: number, a2: number, a3: number, port: number): boolean {
     const k = this.keys;
     const o = i * 6;
-    return k[o] === fp && k[o + 1] === a0 && k[o + 2] === a1 && k[o + 3] === a2 && k[o + 4] === a3 && k[o + 5] === port;
+    return k[o] === fp && k[o + 1] === (a0 | 0) && k[o + 2] === (a1 | 0) && k[o + 3] === (a2 | 0) && k[o + 4] === (a3 | 0) && k[o + 5] === port;
   }
 
   private grow(): void {
     const oldK = this.keys;
     const oldV = this.vals;
     const n = (this.mask + 1) * 2;
-    this.keys = new Uint32Array(n * 6);
+    this.keys = new Int32Array(n * 6);
     this.vals = new Int32Array(n).fill(-1);
     this.mask = n - 1;
     this.count = 0;

@@ -58,6 +58,8 @@ export type ToWorker =
   | { readonly type: 'health'; readonly service: string; readonly real: string; readonly health: RealHealth }
   | { readonly type: 'quorum'; readonly service: string; readonly up: boolean }
   | { readonly type: 'neigh'; readonly address: string; readonly mac: string | null }
+  /** The kernel's route to a real server outside the connected networks (null: none). */
+  | { readonly type: 'route'; readonly address: string; readonly route: { readonly ifname: string; readonly gateway: string | null } | null }
   | { readonly type: 'trace'; readonly id: number; readonly proto: 'tcp' | 'udp'; readonly src: string; readonly sport: number; readonly dst: string; readonly dport: number }
   | { readonly type: 'conns'; readonly id: number; readonly limit: number }
   | { readonly type: 'stop' };
@@ -71,3 +73,16 @@ export type FromWorker =
   | { readonly type: 'trace'; readonly id: number; readonly result: TraceResult }
   | { readonly type: 'conns'; readonly id: number; readonly rows: readonly ConnRow[]; readonly total: number; readonly index?: number }
   | { readonly type: 'stopped'; readonly index: number };
+
+/**
+ * A data-plane worker as the subsystem drives it: a node:worker_threads Worker, or an
+ * in-process double in tests (ForwardingDeps.spawnWorker). 'message' carries FromWorker,
+ * 'error' an Error, 'exit' the exit code.
+ */
+export interface WorkerHandle {
+  postMessage(m: ToWorker): void;
+  on(event: 'message', fn: (m: FromWorker) => void): unknown;
+  on(event: 'error', fn: (e: Error) => void): unknown;
+  on(event: 'exit', fn: (code: number) => void): unknown;
+  terminate(): Promise<number>;
+}

@@ -1,8 +1,11 @@
 /**
  * Prometheus series of the forwarding core, read at scrape time from the `lvs` result
- * (counters summed over workers from the shared buffer): per service and per real server
- * connections, packets and bytes in/out, connection gauges and weights, and the pipeline's
- * counters by outcome (bad-packet reasons included). The lead serves the registry.
+ * (counters summed over workers from the shared buffer): per IPVS service and per real server
+ * (the sorry server too, as `real="sorry:ADDR:PORT"`) connections, packets and bytes in/out,
+ * connection gauges and weights, and the pipeline's counters by outcome (bad-packet reasons
+ * included). The `_total` series read the monotonic totals (`totals`), not the listing's
+ * counters: `lvsadm -Z` zeroes the listing as `ipvsadm -Z` does, and a Prometheus counter
+ * must never go down. The lead serves the registry.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { LvsResult } from './subsystem.js';
@@ -49,47 +52,44 @@ export function registerForwardingMetrics(registry: Registry, getStats: () => Pr
     });
   };
   counter('lvsd_lvs_service_connections_total', 'Connections scheduled per virtual service', ['service'], (c, s) => {
-    for (const v of s.services) c.inc({ service: v.key }, v.stats.conns);
+    for (const v of s.services) c.inc({ service: v.key }, v.totals.conns);
   });
   counter('lvsd_lvs_service_packets_total', 'Packets per virtual service and direction', ['service', 'direction'], (c, s) => {
     for (const v of s.services) {
-      c.inc({ service: v.key, direction: 'in' }, v.stats.inpkts);
-      c.inc({ service: v.key, direction: 'out' }, v.stats.outpkts);
+      c.inc({ service: v.key, direction: 'in' }, v.totals.inpkts);
+      c.inc({ service: v.key, direction: 'out' }, v.totals.outpkts);
     }
   });
   counter('lvsd_lvs_service_bytes_total', 'Bytes (IP length) per virtual service and direction', ['service', 'direction'], (c, s) => {
     for (const v of s.services) {
-      c.inc({ service: v.key, direction: 'in' }, v.stats.inbytes);
-      c.inc({ service: v.key, direction: 'out' }, v.stats.outbytes);
+      c.inc({ service: v.key, direction: 'in' }, v.totals.inbytes);
+      c.inc({ service: v.key, direction: 'out' }, v.totals.outbytes);
     }
   });
   counter('lvsd_lvs_real_connections_total', 'Connections scheduled per real server', ['service', 'real'], (c, s) => {
-    for (const v of s.services) for (const r of v.reals) if (!r.sorry) c.inc({ service: v.key, real: r.key }, r.stats.conns);
+    for (const v of s.services) for (const r of v.reals) c.inc({ service: v.key, real: r.key }, r.totals.conns);
   });
   counter('lvsd_lvs_real_packets_total', 'Packets per real server and direction', ['service', 'real', 'direction'], (c, s) => {
     for (const v of s.services) for (const r of v.reals) {
-      if (r.sorry) continue;
-      c.inc({ service: v.key, real: r.key, direction: 'in' }, r.stats.inpkts);
-      c.inc({ service: v.key, real: r.key, direction: 'out' }, r.stats.outpkts);
+      c.inc({ service: v.key, real: r.key, direction: 'in' }, r.totals.inpkts);
+      c.inc({ service: v.key, real: r.key, direction: 'out' }, r.totals.outpkts);
     }
   });
   counter('lvsd_lvs_real_bytes_total', 'Bytes per real server and direction', ['service', 'real', 'direction'], (c, s) => {
     for (const v of s.services) for (const r of v.reals) {
-      if (r.sorry) continue;
-      c.inc({ service: v.key, real: r.key, direction: 'in' }, r.stats.inbytes);
-      c.inc({ service: v.key, real: r.key, direction: 'out' }, r.stats.outbytes);
+      c.inc({ service: v.key, real: r.key, direction: 'in' }, r.totals.inbytes);
+      c.inc({ service: v.key, real: r.key, direction: 'out' }, r.totals.outbytes);
     }
   });
   gauge('lvsd_lvs_real_connections', 'Current connections per real server by IPVS state class', ['service', 'real', 'state'], (g, s) => {
     for (const v of s.services) for (const r of v.reals) {
-      if (r.sorry) continue;
       g.set({ service: v.key, real: r.key, state: 'active' }, r.activeConns);
       g.set({ service: v.key, real: r.key, state: 'inactive' }, r.inactiveConns);
       g.set({ service: v.key, real: r.key, state: 'persistent' }, r.persistConns);
     }
   });
   gauge('lvsd_lvs_real_weight', 'Effective weight per real server (0 = quiesced or down)', ['service', 'real'], (g, s) => {
-    for (const v of s.services) for (const r of v.reals) if (!r.sorry) g.set({ service: v.key, real: r.key }, r.weight);
+    for (const v of s.services) for (const r of v.reals) g.set({ service: v.key, real: r.key }, r.weight);
   });
   counter('lvsd_forward_frames_total', 'Frames seen by the forwarding core, by outcome or bad-packet reason', ['outcome'], (c, s) => {
     for (const [k, v] of Object.entries(s.counters)) if (!IO_EVENTS.has(k)) c.inc({ outcome: k }, v);

@@ -22,20 +22,22 @@ import {
   ConnTable, STRIDE, C0, V0, D0, PORTS_CV, PORTS_D, FLAGS, SVC, DEST, DEADLINE, CONTROL, MAC_HI, MAC_LO,
   F_V6, F_TEMPLATE, F_INACTIVE, F_NOOUTPUT, F_METHOD_SHIFT, F_METHOD_MASK, KEY_OUT,
 } from './conn-table.js';
-import { CoreDest, DestTable, METHOD_NAMES } from './dests.js';
+import { CoreDest, DestTable, METHOD_NAMES, M_NAT, sorryKeyOf } from './dests.js';
 import { KeyMap } from './key-map.js';
 import { macHiAt, macLoAt, macParts, setMacs } from './l2.js';
 import {
   PacketView, parseFrame, Tuple, P_OK_IP, P_OK_ARP, P_OTHER_ETHERTYPE, P_BAD_IHL, P_IPV6_EXT_UNSAFE,
   IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, TCP_SYN, TCP_RST, VIRTIO_NET_HDR_F_DATA_VALID,
 } from './packet.js';
-import { DIR_INPUT, DIR_OUTPUT, sES, sTW, sCL, tcpNextState, tcpTimeoutsS, TCP_STATE_NAMES } from './proto/tcp.js';
+import { DIR_INPUT, DIR_OUTPUT, sTW, sCL, tcpNextState, tcpTimeoutsS, TCP_STATE_ACTIVE, TCP_STATE_NAMES } from './proto/tcp.js';
 import { UDP_DEFAULT_TIMEOUT_S } from './proto/udp.js';
+import { checksum } from './checksum.js';
 import { arpReply, echoReply, icmpPortUnreachable, neighbourAdvert, tcpReset } from './responder.js';
 import { createScheduler } from './schedulers/index.js';
+import { overloadAfterThresholdChange } from './schedulers/dest-load.js';
 import { createPersistenceKey, persistenceServiceOf, persistenceTemplateKey } from './schedulers/persistence-key.js';
 import type { FlowKey } from './schedulers/types.js';
-import { ServiceIndex, ServiceRt, compileFwmarkRules, maskWords, textWords } from './services.js';
+import { ServiceIndex, ServiceRt, compileFwmarkRules, ipvsServicesOf, maskWords, sameServiceIdentity, textWords } from './services.js';
 import { GLOBAL_COUNTERS, S_ACTIVE, S_CONNS, S_INACTIVE, S_INBYTES, S_INPKTS, S_OUTBYTES, S_OUTPKTS, S_PERSIST, STAT_STRIDE, gIndex, localStats, type GlobalCounter, type StatsRegion } from './stats.js';
 import { getXmit, methodCode, xmitByCode } from './xmit/index.js';
 import { PARSE_REASONS } from './packet.js';
@@ -101,7 +103,10 @@ export interface RealHealth {
 /** A trace answer (lvsadm trace): where a new flow would go and why. */
 export interface TraceResult {
   readonly flow: string;
+  /** The IPVS service (a group entry's own key, e.g. `group:tcp:web@198.18.0.21:80`). */
   readonly service: string | null;
+  /** The virtual_server it belongs to (model key). */
+  readonly virtualServer: string | null;
   readonly matchedBy: 'fwmark' | 'address' | 'port-zero' | null;
   readonly fwmark: number;
   readonly serviceActive: boolean;
@@ -174,6 +179,8 @@ export class Pipeline {
   private ifaceByName = new Map<string, number>();
   services: (ServiceRt | null)[] = [];
   private svcByKey = new Map<string, ServiceRt>();
+  /** The IPVS services of each virtual_server (model key): one, or a group's entries. */
+  private byVs = new Map<string, ServiceRt[]>();
   private index = new ServiceIndex();
   private vips = new KeyMap(16);
   private vipClaimed = new Uint8Array(0);
@@ -182,6 +189,8 @@ export class Pipeline {
   private claimedAddrs = new Set<string>();
   private claimedInstances = new Set<string>();
   private neighbours = new Map<string, { hi: number; lo: number }>();
+  /** Kernel routes to real servers outside the connected networks (address → interface, gateway). */
+  private routes = new Map<string, { readonly ifname: string; readonly gateway: string | null }>();
   private trash: CoreDest[] = [];
   private tcpTicks = new Int32Array(11);
   private udpTicks = 3000;
@@ -256,7 +265,59 @@ export class Pipeline {
       return { slot, name: s.name, macHi: hi, macLo: lo, vnet: s.vnet, nets };
     });
     this.ifaceByName = new Map(this.ifaces.map((i) => [i.name, i.slot]));
-    for (const d of this.destTable.list) if (d) d.ifSlot = this.routeFor(d.fam, d.w0, d.w1, d.w2, d.w3);
+    for (const d of this.destTable.list) if (d) this.placeDest(d);
+  }
+
+  /**
+   * The kernel's route to a real server that is not on a connected network (RTM_GETROUTE in
+   * the director's namespace, looked up by the subsystem): its egress interface and gateway
+   * (null: on-link). null forgets it.
+   */
+  setRoute(address: string, route: { readonly ifname: string; readonly gateway: string | null } | null): void {
+    if (route) this.routes.set(address, route);
+    else this.routes.delete(address);
+    for (const d of this.destTable.list) if (d && d.addrText === address) this.placeDest(d);
+  }
+
+  /**
+   * A dest's egress interface and L2 next hop (D7): a connected network's interface and the
+   * real server itself; else the kernel's route: its interface and its gateway (or the real
+   * server when the route is on-link). DR (and TUN's encapsulated packet's L2) needs the real
+   * server on the segment: a DR real server behind a gateway gets no egress (`no_egress`) and
+   * a problem is reported. The MAC is the next hop's neighbour entry.
+   */
+  private placeDest(d: CoreDest): void {
+    let slot = this.connectedIf(d.fam, d.w0, d.w1, d.w2, d.w3);
+    let hop = d.addrText;
+    let via = false;
+    if (slot < 0) {
+      const r = this.routes.get(d.addrText);
+      if (r) {
+        slot = this.ifaceByName.get(r.ifname) ?? -1;
+        if (r.gateway !== null) {
+          hop = r.gateway;
+          via = true;
+        }
+      }
+    }
+    d.viaGateway = via;
+    if (via && d.method !== M_NAT) {
+      // IPVS DR rewrites only the destination MAC: the real server must share the director's L2 segment.
+      slot = -1;
+      const msg = `${this.services[d.svc]?.key ?? '?'} ${d.key}: ${METHOD_TO_NAME[d.method] ?? d.method} real server ${d.addrText} is reached through gateway ${hop}; DR needs it on a network of the director (same L2 segment); not forwarded`;
+      if (!this.problems.includes(msg)) this.problems.push(msg);
+    }
+    d.ifSlot = slot;
+    if (d.nextHop !== hop) {
+      d.nextHop = hop;
+      d.macKnown = false;
+    }
+    const n = this.neighbours.get(hop);
+    if (n) {
+      d.macHi = n.hi;
+      d.macLo = n.lo;
+      d.macKnown = true;
+    }
   }
 
   /** The scratch area [start, end) of the buffer frames are processed in. */
@@ -278,8 +339,8 @@ export class Pipeline {
     this.udpTicks = Math.max(1, Math.round(((udpS > 0 ? udpS : UDP_DEFAULT_TIMEOUT_S) * 1000) / this.tickMs));
   }
 
-  /** Egress interface slot for a real server address: the interface whose network holds it. */
-  private routeFor(fam: number, w0: number, w1: number, w2: number, w3: number): number {
+  /** The interface whose connected network holds an address, or -1. */
+  private connectedIf(fam: number, w0: number, w1: number, w2: number, w3: number): number {
     for (const ifc of this.ifaces) {
       for (const n of ifc.nets) {
         if (n.fam !== fam) continue;
@@ -312,37 +373,56 @@ export class Pipeline {
       this.vipIf[i] = this.ifaceByName.get(v.interface) ?? -1;
       this.vipClaimed[i] = this.claimedAddrs.has(v.address) ? 1 : 0;
     });
-    // Services.
+    // Services: one ServiceRt per IPVS service (a group's entries are several).
     const seen = new Set<string>();
+    const byVs = new Map<string, ServiceRt[]>();
     for (const vs of Object.values(model.virtualServers)) {
-      seen.add(vs.key);
-      let svc = this.svcByKey.get(vs.key);
-      if (svc && !sameShape(svc.vs, vs)) {
-        this.dropService(svc);
-        svc = undefined;
+      const list: ServiceRt[] = [];
+      byVs.set(vs.key, list);
+      for (const d of ipvsServicesOf(model, vs, this.problems)) {
+        seen.add(d.key);
+        let svc = this.svcByKey.get(d.key);
+        if (svc && !sameServiceIdentity(svc.def, d)) {
+          this.dropService(svc);
+          svc = undefined;
+        }
+        if (svc && !sameScheduler(svc.vs, vs)) {
+          // ip_vs_edit_service(): the new scheduler is bound to the same service; dests, their
+          // counters and the connections stay. Only the scheduler's own state starts afresh
+          // (resched() below gives it the dests).
+          svc.scheduler = createScheduler(vs.scheduler, { flags: vs.schedulerFlags, random: this.random });
+        }
+        if (!svc) {
+          const sched = createScheduler(vs.scheduler, { flags: vs.schedulerFlags, random: this.random });
+          svc = new ServiceRt(d, vs, sched, persistenceServiceOf(vs, d));
+          svc.id = this.services.length;
+          this.services.push(svc);
+          this.svcByKey.set(d.key, svc);
+        }
+        svc.def = d;
+        svc.vs = vs;
+        svc.persist = persistenceServiceOf(vs, d);
+        svc.ops = vs.ops && vs.protocol === 'udp';
+        svc.persistTicks = vs.persistenceTimeoutS > 0 ? Math.round((vs.persistenceTimeoutS * 1000) / this.tickMs) : 0;
+        this.conns.templateTicks[svc.id] = svc.persistTicks;
+        svc.statsSlot = slots.svc[d.key] ?? -1;
+        svc.active = vs.ownerInstance === null || this.claimedInstances.has(vs.ownerInstance);
+        this.applyDests(svc, vs, slots);
+        list.push(svc);
       }
-      if (!svc) {
-        const sched = createScheduler(vs.scheduler, { flags: vs.schedulerFlags, random: this.random });
-        svc = new ServiceRt(vs, sched, persistenceServiceOf(vs));
-        svc.id = this.services.length;
-        this.services.push(svc);
-        this.svcByKey.set(vs.key, svc);
-      }
-      svc.vs = vs;
-      svc.persist = persistenceServiceOf(vs);
-      svc.ops = vs.ops && vs.protocol === 'udp';
-      svc.persistTicks = vs.persistenceTimeoutS > 0 ? Math.round((vs.persistenceTimeoutS * 1000) / this.tickMs) : 0;
-      this.conns.templateTicks[svc.id] = svc.persistTicks;
-      svc.statsSlot = slots.svc[vs.key] ?? -1;
-      svc.active = vs.ownerInstance === null || this.claimedInstances.has(vs.ownerInstance);
-      this.applyDests(svc, vs, slots);
     }
     for (const svc of [...this.svcByKey.values()]) if (!seen.has(svc.key)) this.dropService(svc);
+    this.byVs = byVs;
+    // Egress and next hops again (routes may have come with this model; problems are per model).
+    for (const svc of this.services) {
+      if (!svc) continue;
+      for (const d of svc.dests) this.placeDest(d);
+      if (svc.sorry) this.placeDest(svc.sorry);
+    }
     // Index.
     const index = new ServiceIndex();
     index.rules = compileFwmarkRules(model.fwmarkRules);
-    for (const svc of this.services) if (svc) index.add(svc, model.virtualServerGroups);
-    this.problems.push(...index.problems);
+    for (const svc of this.services) if (svc) index.add(svc);
     this.index = index;
   }
 
@@ -367,16 +447,11 @@ export class Pipeline {
       this.problems.push(`${svc.key}: bad real server address ${address}`);
       return null;
     }
-    const d = new CoreDest({ index, key, fam: a.fam, words: a.w, addr6: a.bytes6, port, weight, method: methodCode(method) });
+    const text = wordsText(a.fam, a.w[0], a.w[1], a.w[2], a.w[3]);
+    const d = new CoreDest({ index, key, fam: a.fam, words: a.w, addr6: a.bytes6, addrText: text, port, weight, method: methodCode(method) });
     d.svc = svc.id;
     this.destTable.add(d);
-    d.ifSlot = this.routeFor(a.fam, a.w[0], a.w[1], a.w[2], a.w[3]);
-    const n = this.neighbours.get(address);
-    if (n) {
-      d.macHi = n.hi;
-      d.macLo = n.lo;
-      d.macKnown = true;
-    }
+    this.placeDest(d);
     return d;
   }
 
@@ -400,19 +475,20 @@ export class Pipeline {
       if (!getXmit(rs.method)) this.problems.push(`${svc.key} ${rs.key}: forwarding method ${rs.method} not supported yet`);
       d.index = i++;
       d.configWeight = rs.weight;
+      // ip_vs_ctl.c __ip_vs_update_dest(): a removed or raised upper threshold clears OVERLOAD now.
+      if (d.upperThreshold !== rs.upperThreshold) overloadAfterThresholdChange(d, d.upperThreshold, rs.upperThreshold);
       d.upperThreshold = rs.upperThreshold;
       d.lowerThreshold = rs.lowerThreshold;
       d.inhibitOnFailure = rs.inhibitOnFailure;
-      d.statsSlot = slots.dest[`${vs.key}|${rs.key}`] ?? -1;
+      d.statsSlot = slots.dest[`${svc.key}|${rs.key}`] ?? -1;
       d.supported = getXmit(rs.method) !== undefined;
-      this.effective(d, rs);
       next.push(d);
     }
     for (const d of byKey.values()) this.retireDest(d);
     svc.dests = next;
-    // Sorry server.
+    // Sorry server: a dest of the service with its own counters.
     const ss = vs.sorryServer;
-    const sorryKey = ss ? `sorry:${ss.address}:${ss.port}:${ss.method}` : null;
+    const sorryKey = ss ? sorryKeyOf(ss) : null;
     if (svc.sorry && svc.sorry.key !== sorryKey) {
       this.retireDest(svc.sorry);
       svc.sorry = null;
@@ -425,13 +501,29 @@ export class Pipeline {
         svc.sorry = d;
       }
     }
+    if (svc.sorry && ss) {
+      svc.sorry.sorryInhibit = ss.inhibit;
+      svc.sorry.statsSlot = slots.dest[`${svc.key}|${sorryKey}`] ?? -1;
+    }
     this.resched(svc);
   }
 
-  /** Effective availability and weight from config + health (keepalived inhibit_on_failure). */
-  private effective(d: CoreDest, rs?: RealServer): void {
-    void rs;
-    if (d.healthUp) {
+  /**
+   * Effective availability and weight from config, health and quorum (keepalived ipwrapper.c):
+   * a real server down by health is removed (weight 0 with inhibit_on_failure); while quorum
+   * is lost and a sorry server is configured, the alive real servers are removed from the
+   * pool too (update_quorum_state → perform_quorum_state(vs, false): DEL_DEST, or weight 0
+   * with inhibit_on_failure) and the sorry server is added. The sorry server leaves when
+   * quorum returns, or with `sorry_server_inhibit` stays with weight 0 (init_service_vs adds
+   * it with weight 0 at start; ipvs_cmd turns its DEL_DEST into an EDIT_DEST to weight 0), so
+   * its connections continue as on a quiesced real server.
+   */
+  private effective(svc: ServiceRt, d: CoreDest): void {
+    const sorryOn = svc.quorumDown && svc.sorry !== null;
+    if (d.sorry) {
+      d.available = d.supported && (svc.quorumDown || d.sorryInhibit);
+      d.weight = svc.quorumDown ? 1 : 0;
+    } else if (d.healthUp && !sorryOn) {
       d.available = d.supported;
       d.weight = d.weightOverride ?? d.configWeight;
     } else {
@@ -440,11 +532,14 @@ export class Pipeline {
     }
   }
 
-  /** Gives the scheduler the dests it may use now. */
+  /** Recomputes the dests' availability and gives the scheduler those it may use now (the sorry server last: newest in the kernel's list). */
   private resched(svc: ServiceRt): void {
-    if (svc.quorumDown && svc.sorry) svc.schedDests = [svc.sorry];
-    else svc.schedDests = svc.dests.filter((d) => d.available);
-    svc.scheduler.update(svc.schedDests);
+    for (const d of svc.dests) this.effective(svc, d);
+    if (svc.sorry) this.effective(svc, svc.sorry);
+    const list = svc.dests.filter((d) => d.available);
+    if (svc.sorry && svc.sorry.available) list.push(svc.sorry);
+    svc.schedDests = list;
+    svc.scheduler.update(list);
   }
 
   /**
@@ -453,23 +548,33 @@ export class Pipeline {
    * server is unknown.
    */
   setRealHealth(serviceKey: string, realKey: string, h: RealHealth): boolean {
-    const svc = this.svcByKey.get(serviceKey);
-    const d = svc?.dests.find((x) => x.key === realKey);
-    if (!svc || !d) return false;
-    d.healthUp = h.up;
-    d.weightOverride = h.weight ?? null;
-    this.effective(d);
-    this.resched(svc);
-    return true;
+    // The health of a virtual_server's real server holds for every IPVS service of it.
+    let found = false;
+    for (const svc of this.byVs.get(serviceKey) ?? []) {
+      const d = svc.dests.find((x) => x.key === realKey);
+      if (!d) continue;
+      found = true;
+      d.healthUp = h.up;
+      d.weightOverride = h.weight ?? null;
+      this.resched(svc);
+    }
+    return found;
   }
 
   /** Quorum of a service (keepalived quorum/hysteresis, computed by the checks): lost → sorry server only. */
   setServiceQuorum(serviceKey: string, up: boolean): boolean {
-    const svc = this.svcByKey.get(serviceKey);
-    if (!svc) return false;
-    svc.quorumDown = !up;
-    this.resched(svc);
+    const list = this.byVs.get(serviceKey);
+    if (!list || list.length === 0) return false;
+    for (const svc of list) {
+      svc.quorumDown = !up;
+      this.resched(svc);
+    }
     return true;
+  }
+
+  /** The IPVS services of a virtual_server (one, or a group's entries). */
+  servicesOf(vsKey: string): readonly ServiceRt[] {
+    return this.byVs.get(vsKey) ?? [];
   }
 
   /** Claims (or releases) core VIPs for an instance; services owned by that instance follow. */
@@ -495,8 +600,7 @@ export class Pipeline {
     if (parts) this.neighbours.set(address, parts);
     else this.neighbours.delete(address);
     for (const d of this.destTable.list) {
-      if (!d) continue;
-      if (wordsText(d.fam, d.w0, d.w1, d.w2, d.w3) !== address) continue;
+      if (!d || d.nextHop !== address) continue;
       d.macKnown = parts !== null;
       if (parts) {
         d.macHi = parts.hi;
@@ -505,25 +609,28 @@ export class Pipeline {
     }
   }
 
-  /** Addresses of dests still lacking a MAC (and clears the request flags). */
+  /** Next hops (real servers or gateways) still lacking a MAC, with their interface (and clears the request flags). */
   takeNeighbourRequests(): { address: string; ifname: string | null }[] {
     const out: { address: string; ifname: string | null }[] = [];
+    const seen = new Set<string>();
     this.needNeighbour = false;
     for (const d of this.destTable.list) {
       if (!d || !d.needNeighbour) continue;
       d.needNeighbour = false;
-      out.push({ address: wordsText(d.fam, d.w0, d.w1, d.w2, d.w3), ifname: d.ifSlot >= 0 ? this.ifaces[d.ifSlot]!.name : null });
+      if (seen.has(d.nextHop)) continue;
+      seen.add(d.nextHop);
+      out.push({ address: d.nextHop, ifname: d.ifSlot >= 0 ? this.ifaces[d.ifSlot]!.name : null });
     }
     return out;
   }
 
-  /** Every real server address the core forwards to, with its egress interface (for neighbour lookups). */
-  destAddresses(): { address: string; ifname: string | null; known: boolean }[] {
-    const seen = new Map<string, { address: string; ifname: string | null; known: boolean }>();
+  /** Every next hop the core forwards to, with its egress interface and whether its MAC is known (diagnostics). */
+  nextHops(): { address: string; ifname: string | null; known: boolean; via: string | null }[] {
+    const seen = new Map<string, { address: string; ifname: string | null; known: boolean; via: string | null }>();
     for (const d of this.destTable.list) {
       if (!d) continue;
-      const a = wordsText(d.fam, d.w0, d.w1, d.w2, d.w3);
-      if (!seen.has(a)) seen.set(a, { address: a, ifname: d.ifSlot >= 0 ? this.ifaces[d.ifSlot]!.name : null, known: d.macKnown });
+      const k = `${d.addrText}|${d.nextHop}`;
+      if (!seen.has(k)) seen.set(k, { address: d.addrText, ifname: d.ifSlot >= 0 ? this.ifaces[d.ifSlot]!.name : null, known: d.macKnown, via: d.viaGateway ? d.nextHop : null });
     }
     return [...seen.values()];
   }
@@ -699,7 +806,7 @@ export class Pipeline {
 
   /** The claimed VIP id of the packet's destination, or -1. */
   private vipOf(t: Tuple): number {
-    const v = this.vips.get(t.fam, 0, t.d0, t.d1, t.d2, t.d3, 0);
+    const v = this.vips.get(t.fam, 0, t.d0 | 0, t.d1 | 0, t.d2 | 0, t.d3 | 0, 0);
     return v >= 0 && this.vipClaimed[v] === 1 ? v : -1;
   }
 
@@ -813,11 +920,13 @@ export class Pipeline {
     if (ns !== st) {
       const d = this.destTable.list[e[o + DEST]!];
       if (d) {
-        if (!(fl & F_INACTIVE) && ns !== sES) {
+        // set_tcp_state(): active in the states of tcp_state_active_table[].
+        const active = TCP_STATE_ACTIVE[ns]!;
+        if (!(fl & F_INACTIVE) && active === 0) {
           d.activeConns--;
           d.inactiveConns++;
           fl |= F_INACTIVE;
-        } else if (fl & F_INACTIVE && ns === sES) {
+        } else if (fl & F_INACTIVE && active === 1) {
           d.activeConns++;
           d.inactiveConns--;
           fl &= ~F_INACTIVE;
@@ -963,7 +1072,9 @@ export class Pipeline {
     const v4 = p.t.proto === IPPROTO_ICMP;
     if ((v4 && type === 8) || (!v4 && type === 128)) {
       if (this.vipOf(p.t) >= 0) return echoReply(this, ifSlot);
-    } else if (v4 ? type === 3 || type === 11 || type === 12 : type >= 1 && type <= 4) {
+    } else if (v4 ? type === 3 || type === 4 || type === 11 : type < 128) {
+      // ip_vs_in_icmp / ip_vs_out_icmp relay DEST_UNREACH, SOURCE_QUENCH and TIME_EXCEEDED;
+      // ip_vs_in_icmp_v6 / ip_vs_out_icmp_v6 every error message (not ICMPV6_INFOMSG_MASK).
       return this.icmpError();
     } else if (!v4 && type === 135) {
       return this.neighbourSolicit(ifSlot);
@@ -982,6 +1093,14 @@ export class Pipeline {
     const it = this.it;
     let l4o: number;
     if (p.t.fam === 4) {
+      // "Ensure the checksum is correct" (ip_vs_in_icmp, handle_response_icmp): the relay
+      // recomputes the ICMP checksum, so a corrupted error must not get a valid one. Not for
+      // ICMPv6, as the kernel's v6 paths (which recompute it as well) do not check it either.
+      const valid = p.csumPartial || (p.vnet >= 0 && (b[p.vnet]! & VIRTIO_NET_HDR_F_DATA_VALID) !== 0);
+      if (!valid && checksum(b, p.l4, p.l4Len, 0) !== 0) {
+        this.g[GI_ICMP_BAD_CSUM]!++;
+        return A_DROP;
+      }
       if (avail < 28 || b[inner]! >> 4 !== 4) return this.icmpMiss();
       const ihl = (b[inner]! & 15) << 2;
       if (ihl < 20 || ihl + 8 > avail) return this.icmpMiss();
@@ -1030,7 +1149,7 @@ export class Pipeline {
     if (b[p.l3 + 7] !== 255 || p.icmpCode !== 0 || p.l4Len < 24) return A_IGNORE;
     const dv = p.dv;
     const tg = p.l4 + 8;
-    const v = this.vips.get(6, 0, dv.getUint32(tg), dv.getUint32(tg + 4), dv.getUint32(tg + 8), dv.getUint32(tg + 12), 0);
+    const v = this.vips.get(6, 0, dv.getInt32(tg), dv.getInt32(tg + 4), dv.getInt32(tg + 8), dv.getInt32(tg + 12), 0);
     if (v < 0 || this.vipClaimed[v] !== 1 || (this.vipIf[v]! >= 0 && this.vipIf[v] !== ifSlot)) return A_IGNORE;
     return neighbourAdvert(this, ifSlot);
   }
@@ -1041,11 +1160,11 @@ export class Pipeline {
     const a = p.l3;
     if (b[a + 6] !== 0 || b[a + 7] !== 1) return A_IGNORE;
     const dv = p.dv;
-    const tpa = dv.getUint32(a + 24);
+    const tpa = dv.getInt32(a + 24);
     const v = this.vips.get(4, 0, tpa, 0, 0, 0, 0);
     if (v < 0 || this.vipClaimed[v] !== 1 || (this.vipIf[v]! >= 0 && this.vipIf[v] !== ifSlot)) return A_IGNORE;
     // Someone else announcing our VIP (gratuitous ARP): not a question.
-    if (dv.getUint32(a + 14) === tpa) return A_IGNORE;
+    if (dv.getInt32(a + 14) === tpa) return A_IGNORE;
     return arpReply(this, ifSlot);
   }
 
@@ -1061,7 +1180,7 @@ export class Pipeline {
     const d = textWords(dst);
     const flowText = `${proto} ${src}:${sport} -> ${dst}:${dport}`;
     const none = (reason: string, extra: Partial<TraceResult> = {}): TraceResult => ({
-      flow: flowText, service: null, matchedBy: null, fwmark: 0, serviceActive: false, existingConnection: null,
+      flow: flowText, service: null, virtualServer: null, matchedBy: null, fwmark: 0, serviceActive: false, existingConnection: null,
       persistence: null, scheduler: null, dest: null, method: null, reason, ...extra,
     });
     if (!s || !d || s.fam !== d.fam) return none('addresses must be of one family');
@@ -1086,8 +1205,8 @@ export class Pipeline {
     const id = this.index.find(t);
     const svc = id >= 0 ? this.services[id]! : null;
     if (!svc) return none(existing ? 'existing connection (service removed)' : 'no virtual service matches', { existingConnection: existing, fwmark: fwm });
-    const matchedBy = svc.fwmark !== 0 || svc.vs.match.kind === 'group' && fwm !== 0 ? 'fwmark' : svc.vs.match.kind === 'addr' && svc.port === 0 ? 'port-zero' : 'address';
-    const base = { service: svc.key, matchedBy, fwmark: fwm, serviceActive: svc.active, existingConnection: existing, scheduler: svc.vs.scheduler } as const;
+    const matchedBy = svc.def.kind === 'fwmark' ? 'fwmark' : svc.port === 0 ? 'port-zero' : 'address';
+    const base = { service: svc.key, virtualServer: svc.vsKey, matchedBy, fwmark: fwm, serviceActive: svc.active, existingConnection: existing, scheduler: svc.vs.scheduler } as const;
     if (existing) {
       return { ...none('an existing connection carries this flow'), ...base, dest: existing.dest, method: svc.vs.method };
     }
@@ -1167,10 +1286,11 @@ function classifyMark(index: ServiceIndex, t: Tuple): number {
   return 0;
 }
 
-/** A service whose scheduler or match changed is rebuilt (its connections stay until they expire). */
-function sameShape(a: VirtualServer, b: VirtualServer): boolean {
-  return a.scheduler === b.scheduler && a.protocol === b.protocol && a.family === b.family &&
-    JSON.stringify(a.schedulerFlags) === JSON.stringify(b.schedulerFlags) && JSON.stringify(a.match) === JSON.stringify(b.match);
+/** Same scheduler and flags; otherwise only the scheduler is replaced (ip_vs_edit_service). */
+function sameScheduler(a: VirtualServer, b: VirtualServer): boolean {
+  const fa = a.schedulerFlags;
+  const fb = b.schedulerFlags;
+  return a.scheduler === b.scheduler && fa.shFallback === fb.shFallback && fa.shPort === fb.shPort && fa.mhFallback === fb.mhFallback && fa.mhPort === fb.mhPort;
 }
 
 // Counter indexes resolved once.
@@ -1189,5 +1309,6 @@ const GI_NODEST = gIndex('nodest_expired');
 const GI_REUSED = gIndex('conn_reused');
 const GI_ICMP_NO_CONN = gIndex('icmp_no_conn');
 const GI_ICMP_RELAYED = gIndex('icmp_relayed');
+const GI_ICMP_BAD_CSUM = gIndex('icmp_bad_checksum');
 const GI_VLAN_CROSS = gIndex('vlan_cross_if');
 const GI_CREATED = gIndex('conns_created');

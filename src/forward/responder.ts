@@ -10,7 +10,7 @@
  * pipeline's scratch area. Every function returns a pipeline action.
  */
 import { A_DROP } from './actions.js';
-import { checksum, csumReplace16, pseudoSum4, pseudoSum6 } from './checksum.js';
+import { checksum, csumReplace16, pseudoSum6, sumBytes } from './checksum.js';
 import { macHiAt, macLoAt, writeMac } from './l2.js';
 import {
   ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
@@ -108,16 +108,26 @@ function replyL2(pl: Pipeline, at: number, ifSlot: number, etherType: number): n
   return o + 2;
 }
 
-function writeIPv4Header(b: Uint8Array, dv: DataView, o: number, totLen: number, proto: number, src: number, dst: number): void {
+/**
+ * An IPv4 header at o answering the packet in view: its source is the packet's destination,
+ * its destination the packet's source, copied byte for byte from the received header (an
+ * address above 2^31 passed as a number argument would be boxed: one allocation per answer).
+ */
+function writeIPv4Reply(b: Uint8Array, dv: DataView, o: number, totLen: number, proto: number, l3: number): void {
   b[o] = 0x45; b[o + 1] = 0;
   dv.setUint16(o + 2, totLen);
   dv.setUint16(o + 4, 0);
   dv.setUint16(o + 6, 0x4000); // DF
   b[o + 8] = 64; b[o + 9] = proto;
   dv.setUint16(o + 10, 0);
-  dv.setUint32(o + 12, src);
-  dv.setUint32(o + 16, dst);
+  b.copyWithin(o + 12, l3 + 16, l3 + 20);
+  b.copyWithin(o + 16, l3 + 12, l3 + 16);
   dv.setUint16(o + 10, checksum(b, o, 20));
+}
+
+/** The IPv4 pseudo-header sum from the 8 address bytes at addrOff (src then dst), as pseudoSum6 does for IPv6. */
+function pseudoSumAt4(b: Uint8Array, addrOff: number, proto: number, l4Len: number): number {
+  return sumBytes(b, addrOff, 8, proto + l4Len);
 }
 
 function writeIPv6Header(b: Uint8Array, p: PacketView, o: number, payloadLen: number, proto: number, hopLimit: number): void {
@@ -155,7 +165,7 @@ export function tcpReset(pl: Pipeline, ifSlot: number): number {
   const v4 = p.t.fam === 4;
   const o3 = replyL2(pl, at, ifSlot, v4 ? ETH_P_IP : ETH_P_IPV6);
   const o4 = o3 + (v4 ? 20 : 40);
-  if (v4) writeIPv4Header(b, dv, o3, 40, IPPROTO_TCP, p.t.d0, p.t.s0);
+  if (v4) writeIPv4Reply(b, dv, o3, 40, IPPROTO_TCP, p.l3);
   else writeIPv6Header(b, p, o3, 20, IPPROTO_TCP, 64);
   dv.setUint16(o4, p.t.dport);
   dv.setUint16(o4 + 2, p.t.sport);
@@ -165,7 +175,7 @@ export function tcpReset(pl: Pipeline, ifSlot: number): number {
   b[o4 + 13] = hasAck ? TCP_RST : TCP_RST | TCP_ACK;
   dv.setUint32(o4 + 14, 0); // window 0, checksum 0
   dv.setUint16(o4 + 18, 0);
-  const init = v4 ? pseudoSum4(p.t.d0, p.t.s0, IPPROTO_TCP, 20) : pseudoSum6(b, o3 + 8, IPPROTO_TCP, 20);
+  const init = v4 ? pseudoSumAt4(b, o3 + 12, IPPROTO_TCP, 20) : pseudoSum6(b, o3 + 8, IPPROTO_TCP, 20);
   dv.setUint16(o4 + 16, checksum(b, o4, 20, init));
   pl.count('rsts_sent');
   return pl.outScratch(ifSlot, at, o4 + 20 - at);
@@ -197,7 +207,7 @@ export function icmpPortUnreachable(pl: Pipeline, ifSlot: number): number {
   dv.setUint16(o4 + 2, 0);
   dv.setUint32(o4 + 4, 0);
   if (v4) {
-    writeIPv4Header(b, dv, o3, 20 + icmpLen, IPPROTO_ICMP, p.t.d0, p.t.s0);
+    writeIPv4Reply(b, dv, o3, 20 + icmpLen, IPPROTO_ICMP, p.l3);
     dv.setUint16(o4 + 2, checksum(b, o4, icmpLen));
   } else {
     writeIPv6Header(b, p, o3, icmpLen, IPPROTO_ICMPV6, 64);

@@ -25,7 +25,7 @@ export const STAT_STRIDE = 8;
 export const GLOBAL_COUNTERS = [
   'frames', 'forwarded_in', 'forwarded_out', 'ignored', 'other_host',
   'no_service', 'no_conn', 'no_dest', 'no_neighbour', 'no_egress', 'table_full', 'scratch_full',
-  'nodest_expired', 'conn_reused', 'icmp_no_conn', 'icmp_relayed', 'icmp_rate_limited', 'vlan_cross_if',
+  'nodest_expired', 'conn_reused', 'icmp_no_conn', 'icmp_relayed', 'icmp_bad_checksum', 'icmp_rate_limited', 'vlan_cross_if',
   'arp_replies', 'echo_replies', 'nd_adverts', 'rsts_sent', 'unreach_sent', 'conns_created', 'conns_expired',
   'templates_created',
   // I/O of the worker (worker.ts): wake-ups from epoll, receive calls that returned frames,

@@ -1,9 +1,10 @@
 /**
  * The forwarding subsystem on the main thread: starts the data-plane workers, hands them
- * the model, VIP claims, health and neighbours (ARCHITECTURE D5), keeps the daemon's
- * `table netdev lvsd` in step (D4), resolves real-server MACs from the kernel neighbour
- * table (D7), runs the 2-second rate estimators, and serves the `lvs` and `trace` control
- * commands. It implements CoreVipPort for the VRRP engine.
+ * the model, VIP claims, health, routes and neighbours (ARCHITECTURE D5), keeps the daemon's
+ * `table netdev lvsd` in step (D4), resolves real-server and gateway MACs from the kernel
+ * neighbour table and routed real servers' next hops from the kernel's routes (D7), runs the
+ * 2-second rate estimators, restarts a worker that crashes, and serves the `lvs` and `trace`
+ * control commands. It implements CoreVipPort for the VRRP engine.
  *
  * Nothing here is on the per-packet path: the main thread's event loop stays free for VRRP.
  */
@@ -18,23 +19,27 @@ import type { CommandRegistry } from '../control/registry.js';
 import { ControlError, argBool, argString } from '../control/registry.js';
 import type { CoreVipPort, NetlinkPort, NeighbourInfo } from '../io/ports.js';
 import type { NftPort } from '../io/nft.js';
+import type { RoutePort } from '../io/netlink.js';
 import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
 import { canonicalIp, ipFamily, parseIPv4, parseIPv6, sameSubnet } from '../lib/ip.js';
 import { LvsdError } from '../lib/errors.js';
-import type { FromWorker, IoOptions, ToWorker, WorkerInit } from './messages.js';
+import type { FromWorker, IoOptions, ToWorker, WorkerHandle, WorkerInit } from './messages.js';
 import { fanoutProgram, fanoutSpec, fanoutWorker } from './fanout-program.js';
-import type { ConnRow, RealHealth, StatsSlots, TraceResult } from './pipeline.js';
+import type { ConnRow, RealHealth, TraceResult } from './pipeline.js';
 import { RateEstimator, EST_INTERVAL_MS, type Rates } from './estimator.js';
-import { allocStats, sumStats, STAT_STRIDE, S_ACTIVE, S_CONNS, S_INACTIVE, S_INBYTES, S_INPKTS, S_OUTBYTES, S_OUTPKTS, S_PERSIST, type StatsLayout } from './stats.js';
+import { allocStats, sumStats, STAT_STRIDE, S_ACTIVE, S_CONNS, S_INACTIVE, S_INBYTES, S_INPKTS, S_OUTBYTES, S_OUTPKTS, S_PERSIST, type StatsLayout, type StatsTotals } from './stats.js';
 import { TCP_TIMEOUTS_S, sES, sFW } from './proto/tcp.js';
 import { UDP_DEFAULT_TIMEOUT_S } from './proto/udp.js';
-import { getXmit } from './xmit/index.js';
+import { nftSpecOf } from './nft-spec.js';
+import { ipvsServicesOf, type IpvsServiceDef } from './services.js';
+import { sorryKeyOf } from './dests.js';
 
 /** What the subsystem needs from the composition root. */
 export interface ForwardingDeps {
   readonly bus: EventBus;
   readonly registry: CommandRegistry;
-  readonly netlink: NetlinkPort;
+  /** Netlink; with `routeTo` (RtNetlink has it) real servers outside the connected networks are reached through the kernel's route. */
+  readonly netlink: NetlinkPort & Partial<RoutePort>;
   /** The nft table manager; null = leave nftables alone (tests that build their own). */
   readonly nft: NftPort | null;
   readonly clock?: Clock;
@@ -52,6 +57,10 @@ export interface ForwardingDeps {
   readonly io?: IoOptions;
   /** Claim the core VIPs that belong to no VRRP instance at start (default true). */
   readonly autoClaimUnowned?: boolean;
+  /** Starts one data-plane worker (default: a worker thread running src/forward/worker.ts); tests pass an in-process double. */
+  readonly spawnWorker?: (init: WorkerInit) => WorkerHandle;
+  /** Restart delays after a worker crash: the first, doubled per crash up to the last (default 1 s … 30 s). */
+  readonly restartBackoffMs?: { readonly min: number; readonly max: number };
 }
 
 /** Counter columns of a service or real server as `lvs` reports them. */
@@ -63,8 +72,9 @@ export interface LvsCounters {
   outbytes: number;
 }
 
-/** One real server in the `lvs` result. */
+/** One real server (or the sorry server) in the `lvs` result. */
 export interface LvsReal {
+  /** `ADDR:PORT`; the sorry server's is `sorry:ADDR:PORT`. */
   key: string;
   address: string;
   port: number;
@@ -79,27 +89,37 @@ export interface LvsReal {
   persistConns: number;
   upperThreshold: number;
   lowerThreshold: number;
+  /** Counters since the last `-Z` (ipvsadm -L --stats). */
   stats: LvsCounters;
+  /** Counters since the daemon started, never zeroed (Prometheus counters must not decrease). */
+  totals: LvsCounters;
   rates: Rates;
   sorry: boolean;
 }
 
-/** One virtual service in the `lvs` result. */
+/** One IPVS service in the `lvs` result (a virtual_server_group gives one per entry). */
 export interface LvsService {
+  /** The IPVS service's key (the virtual_server's, or `group:tcp:NAME@ADDR:PORT`, `…@fwmark:N`). */
   key: string;
+  /** The virtual_server it belongs to (model key). */
+  virtualServer: string;
   protocol: 'TCP' | 'UDP';
   family: 'ipv4' | 'ipv6';
   /** `addr:port` or `[v6]:port`; empty for firewall-mark services. */
   address: string;
   fwmark: number;
+  /** The virtual_server_group it comes from, or null. */
   group: string | null;
   scheduler: string;
+  /** sh-fallback, sh-port, mh-fallback, mh-port as ipvsadm names them. */
+  schedulerFlags: string[];
   persistentS: number;
   granularity: number;
   ops: boolean;
   active: boolean;
   quorumUp: boolean;
   stats: LvsCounters;
+  totals: LvsCounters;
   rates: Rates;
   reals: LvsReal[];
 }
@@ -119,6 +139,23 @@ interface RealState {
   weight: number | null;
 }
 
+/** A running worker and what the subsystem knows of it. */
+interface WorkerSlot {
+  handle: WorkerHandle;
+  index: number;
+  /** Stopped on purpose (stop, restart of the data plane): its exit is not a crash. */
+  retiring: boolean;
+  /** Its thread has exited. */
+  exited: boolean;
+  startedAt: number;
+}
+
+/** A route to a real server outside the connected networks (from RoutePort). */
+interface RealRoute {
+  readonly ifname: string;
+  readonly gateway: string | null;
+}
+
 /** I/O defaults of the data plane, chosen with bench/forward.ts (docs/forwarding.md "Receive path"). */
 export const IO_DEFAULTS: Required<IoOptions> = { rx: 'v2', qdiscBypass: false, txRing: true, drainAll: false, spinUs: 0, hugePages: true };
 
@@ -129,22 +166,34 @@ function resolveIo(deps: ForwardingDeps): Required<IoOptions> {
 }
 
 const FWD_NAMES: Record<string, string> = { NAT: 'Masq', DR: 'Route', TUN: 'Tunnel', FNAT: 'FullNat' };
+const NO_RATES: Rates = { cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
+/** Stats rows at least (more when the model needs them). */
+const MIN_SVC_SLOTS = 1024;
+const MIN_DEST_SLOTS = 8192;
+/** A worker that ran this long without crashing starts its backoff from the minimum again. */
+const BACKOFF_RESET_MS = 60_000;
 
-/**
- * The sorry server's row in `lvsadm -L`: in service at weight 1 while the quorum is lost;
- * with `sorry_server_inhibit`, listed at weight 0 while it is not in use, as keepalived keeps
- * it in the IPVS table (ipwrapper.c init_service_vs, update_quorum_state "Disabling sorry
- * server"); otherwise not listed. The data path is the same either way: the sorry server
- * only gets new connections while the quorum is lost, and keeps the ones it has.
- */
-export function sorryListing(vs: VirtualServer, quorumUp: boolean): { weight: number; inService: boolean } | null {
-  if (!vs.sorryServer) return null;
-  if (!quorumUp) return { weight: 1, inService: true };
-  return vs.sorryServer.inhibit ? { weight: 0, inService: false } : null;
+function counters(row: readonly number[]): LvsCounters {
+  return { conns: row[S_CONNS]!, inpkts: row[S_INPKTS]!, outpkts: row[S_OUTPKTS]!, inbytes: row[S_INBYTES]!, outbytes: row[S_OUTBYTES]! };
 }
 
-function zeroCounters(): LvsCounters {
-  return { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 };
+function minus(a: LvsCounters, b: readonly number[] | undefined): LvsCounters {
+  if (!b) return { ...a };
+  return { conns: a.conns - b[S_CONNS]!, inpkts: a.inpkts - b[S_INPKTS]!, outpkts: a.outpkts - b[S_OUTPKTS]!, inbytes: a.inbytes - b[S_INBYTES]!, outbytes: a.outbytes - b[S_OUTBYTES]! };
+}
+
+/** ipvsadm's names of a service's scheduler flags (ipvsadm.c print_service_entry). */
+export function schedulerFlagNames(vs: VirtualServer): string[] {
+  const f = vs.schedulerFlags;
+  const out: string[] = [];
+  if (vs.scheduler === 'sh') {
+    if (f.shFallback) out.push('sh-fallback');
+    if (f.shPort) out.push('sh-port');
+  } else if (vs.scheduler === 'mh') {
+    if (f.mhFallback) out.push('mh-fallback');
+    if (f.mhPort) out.push('mh-port');
+  }
+  return out;
 }
 
 /** The forwarding core as a daemon subsystem, and the VRRP engine's CoreVipPort. */
@@ -153,38 +202,55 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
   private readonly deps: ForwardingDeps;
   private readonly clock: Clock;
   private model: Model | null = null;
-  private workers: Worker[] = [];
+  private workers: WorkerSlot[] = [];
   private ifaces: WorkerInit['ifaces'] = [];
-  private layout: StatsLayout = { workers: 1, svcSlots: 1024, destSlots: 8192 };
+  private layout: StatsLayout = { workers: 1, svcSlots: MIN_SVC_SLOTS, destSlots: MIN_DEST_SLOTS };
   private statsBuf: SharedArrayBuffer | null = null;
   private slots: { svc: Record<string, number>; dest: Record<string, number> } = { svc: {}, dest: {} };
   private nextSvcSlot = 0;
   private nextDestSlot = 0;
+  /** What the workers were started with (a crashed worker restarts with the same, and the current fanout program). */
+  private initBase: Omit<WorkerInit, 'index' | 'seed'> | null = null;
+  /** The fanout program in force (the model's, several workers only). */
+  private program: Uint32Array | null = null;
   private readonly estimators = new Map<string, RateEstimator>();
+  /**
+   * Monotonic totals per stats row key (`svc:KEY`, `dest:KEY`): the shared counters are read
+   * as deltas, so a restarted data plane (fresh counters) never makes a total go back.
+   */
+  private readonly totals = new Map<string, { last: number[]; total: number[] }>();
+  /** `-Z`: the totals at the last zeroing (ipvsadm -Z zeroes the listing; Prometheus keeps counting). */
   private readonly baseline = new Map<string, number[]>();
   private estTimer: TimerHandle | null = null;
   private readonly claimed = new Map<string, CoreVip>();
   private readonly health = new Map<string, RealState>();
   private readonly quorumDown = new Set<string>();
   private readonly neighbours = new Map<string, string>();
+  private readonly routes = new Map<string, RealRoute>();
   private unsubNeigh: (() => void) | null = null;
   private localAddresses: string[] = [];
   private nextQuery = 1;
   private readonly pending = new Map<number, { results: unknown[]; want: number; resolve: (v: unknown[]) => void }>();
   private nftChain: Promise<void> = Promise.resolve();
   private running = false;
+  private restartTimer: TimerHandle | null = null;
+  private restartFrom = -1;
+  private restartAttempt = 0;
+  private backoffMs = 0;
   /** Problems reported by workers for the current model (unsupported methods, ranges). */
   problems: string[] = [];
 
   constructor(deps: ForwardingDeps) {
     this.deps = deps;
     this.clock = deps.clock ?? systemClock;
+    this.backoffMs = deps.restartBackoffMs?.min ?? 1000;
   }
 
   // ───────────────────────────── Subsystem ─────────────────────────────
 
   async start(model: Model): Promise<void> {
     this.model = model;
+    // D4: a crashed predecessor's table goes first.
     if (this.deps.nft) await this.deps.nft.remove().catch((e) => this.error(`removing a previous nft table: ${String(e)}`));
     await this.startWorkers(model);
     this.registerCommands();
@@ -208,15 +274,21 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     const ifaces = await this.computeInterfaces(next);
     const g0 = prev?.global;
     const resize = !!g0 && (g0.connTableSize !== next.global.connTableSize || g0.forwardingWorkers !== next.global.forwardingWorkers);
-    if (JSON.stringify(ifaces) !== ifacesBefore || (changes.global && resize)) {
-      // A new interface set or table size needs new sockets and tables: restart the data plane
-      // (its connections are lost; any other change, lvs_timeouts included, keeps them).
+    const needSlots = this.slotsNeeded(next);
+    if (JSON.stringify(ifaces) !== ifacesBefore || (changes.global && resize) || needSlots.svc > this.layout.svcSlots || needSlots.dest > this.layout.destSlots) {
+      // A new interface set, table size or counter layout needs new sockets, tables and
+      // counters: restart the data plane (its connections are lost; any other change,
+      // lvs_timeouts included, keeps them). Totals carry the counts across.
+      this.foldTotals();
       await this.stopWorkers();
       await this.startWorkers(next);
       for (const [, v] of this.claimed) this.post({ type: 'claim', instance: v.instance, vips: [v], claimed: true });
     } else {
       this.assignSlots(next);
-      this.post({ type: 'model', model: next, slots: this.slots, fanoutProgram: this.programFor(next) });
+      this.postRoutes();
+      const program = this.programFor(next);
+      if (program) this.program = program;
+      this.post({ type: 'model', model: next, slots: this.slots, fanoutProgram: program });
     }
     // Health and quorum of what survived.
     for (const [k, h] of this.health) {
@@ -244,6 +316,8 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     this.running = false;
     this.estTimer?.cancel();
     this.estTimer = null;
+    this.restartTimer?.cancel();
+    this.restartTimer = null;
     this.unsubNeigh?.();
     this.unsubNeigh = null;
     for (const v of [...this.claimed.values()]) this.release(v.instance, [v]);
@@ -280,7 +354,8 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
   /**
    * A real server's health (from the check events): down removes it from scheduling (weight
    * 0 with inhibit_on_failure) and its connections are expired on their next packet; `weight`
-   * is a dynamic weight (misc_dynamic). Unknown keys are ignored (returns false).
+   * is a dynamic weight (misc_dynamic). It holds for every IPVS service of the virtual_server
+   * (each entry of a group). Unknown keys are ignored (returns false).
    */
   setRealHealth(serviceKey: string, realKey: string, h: RealHealth): boolean {
     if (!this.model?.virtualServers[serviceKey]?.realServers[realKey]) return false;
@@ -331,67 +406,78 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     }
   }
 
-  /** Services, real servers, counters and rates (ipvsadm -L), optionally the connections and a zeroing. */
+  /**
+   * Services, real servers, counters and rates (ipvsadm -L), optionally the connections and a
+   * zeroing. One row per IPVS service: a virtual_server_group lists each of its entries, as
+   * keepalived creates them and ipvsadm shows them.
+   */
   async lvs(opts: { conns?: boolean; zero?: boolean; limit?: number } = {}): Promise<LvsResult> {
     const model = this.model;
     if (!model || !this.statsBuf) throw new LvsdError('ERR_FORWARD_NOT_RUNNING', 'the forwarding core is not running');
-    const totals = sumStats(this.statsBuf, this.layout);
-    if (opts.zero) this.zero(totals);
-    const counters = (kind: 'svc' | 'dest', key: string, slot: number | undefined): { c: LvsCounters; g: number[] } => {
-      if (slot === undefined) return { c: zeroCounters(), g: [0, 0, 0] };
-      const row = totals.row(kind, slot);
-      const base = this.baseline.get(`${kind}:${key}`) ?? new Array<number>(STAT_STRIDE).fill(0);
-      return {
-        c: {
-          conns: row[S_CONNS]! - base[S_CONNS]!, inpkts: row[S_INPKTS]! - base[S_INPKTS]!, outpkts: row[S_OUTPKTS]! - base[S_OUTPKTS]!,
-          inbytes: row[S_INBYTES]! - base[S_INBYTES]!, outbytes: row[S_OUTBYTES]! - base[S_OUTBYTES]!,
-        },
-        g: [row[S_ACTIVE]!, row[S_INACTIVE]!, row[S_PERSIST]!],
-      };
+    const raw = sumStats(this.statsBuf, this.layout);
+    this.foldTotals(raw);
+    if (opts.zero) this.zero();
+    const rowOf = (kind: 'svc' | 'dest', key: string) => {
+      const slot = kind === 'svc' ? this.slots.svc[key] : this.slots.dest[key];
+      const t = this.totals.get(`${kind}:${key}`)?.total ?? new Array<number>(STAT_STRIDE).fill(0);
+      const total = counters(t);
+      const g = slot === undefined ? [0, 0, 0] : (() => { const r = raw.row(kind, slot); return [r[S_ACTIVE]!, r[S_INACTIVE]!, r[S_PERSIST]!]; })();
+      return { total, stats: minus(total, this.baseline.get(`${kind}:${key}`)), g };
     };
-    const rates = (k: string) => this.estimators.get(k)?.read() ?? { cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
+    const rates = (k: string) => this.estimators.get(k)?.read() ?? { ...NO_RATES };
     const services: LvsService[] = [];
     for (const vs of Object.values(model.virtualServers)) {
-      const sc = counters('svc', vs.key, this.slots.svc[vs.key]);
-      const reals: LvsReal[] = [];
       const quorumUp = !this.quorumDown.has(vs.key);
-      for (const rs of Object.values(vs.realServers)) {
-        const h = this.health.get(`${vs.key}|${rs.key}`) ?? { up: !rs.alpha, weight: null };
-        const dkey = `${vs.key}|${rs.key}`;
-        const dc = counters('dest', dkey, this.slots.dest[dkey]);
-        const inService = (h.up || rs.inhibitOnFailure) && !(!quorumUp && vs.sorryServer);
-        reals.push({
-          key: rs.key, address: rs.address, port: rs.port, forward: FWD_NAMES[rs.method] ?? rs.method,
-          weight: h.up ? (h.weight ?? rs.weight) : 0, up: h.up, inService,
-          activeConns: dc.g[0]!, inactiveConns: dc.g[1]!, persistConns: dc.g[2]!,
-          upperThreshold: rs.upperThreshold, lowerThreshold: rs.lowerThreshold, stats: dc.c, rates: rates(`dest:${dkey}`), sorry: false,
+      const sorryOn = !quorumUp && vs.sorryServer !== null;
+      const active = vs.ownerInstance === null || [...this.claimed.values()].some((c) => c.instance === vs.ownerInstance);
+      for (const d of ipvsServicesOf(model, vs)) {
+        const sc = rowOf('svc', d.key);
+        const reals: LvsReal[] = [];
+        for (const rs of Object.values(vs.realServers)) {
+          const h = this.health.get(`${vs.key}|${rs.key}`) ?? { up: !rs.alpha, weight: null };
+          const dkey = `${d.key}|${rs.key}`;
+          const dc = rowOf('dest', dkey);
+          // keepalived: down by health → removed (weight 0 with inhibit_on_failure); quorum
+          // lost with a sorry server → the alive ones are removed too (perform_quorum_state).
+          const inList = h.up && !sorryOn;
+          reals.push({
+            key: rs.key, address: rs.address, port: rs.port, forward: FWD_NAMES[rs.method] ?? rs.method,
+            weight: inList ? (h.weight ?? rs.weight) : 0, up: h.up, inService: inList || rs.inhibitOnFailure,
+            activeConns: dc.g[0]!, inactiveConns: dc.g[1]!, persistConns: dc.g[2]!,
+            upperThreshold: rs.upperThreshold, lowerThreshold: rs.lowerThreshold, stats: dc.stats, totals: dc.total,
+            rates: rates(`dest:${dkey}`), sorry: false,
+          });
+        }
+        const ss = vs.sorryServer;
+        if (ss) {
+          const skey = `${d.key}|${sorryKeyOf(ss)}`;
+          const dc = rowOf('dest', skey);
+          // In the list while quorum is lost; with sorry_server_inhibit always, weight 0 while quorum is up.
+          const inService = sorryOn || ss.inhibit;
+          if (inService || dc.g[0]! + dc.g[1]! > 0) {
+            reals.push({
+              key: `sorry:${ss.address.includes(':') ? `[${ss.address}]` : ss.address}:${ss.port}`, address: ss.address, port: ss.port,
+              forward: FWD_NAMES[ss.method] ?? ss.method, weight: sorryOn ? 1 : 0, up: true, inService,
+              activeConns: dc.g[0]!, inactiveConns: dc.g[1]!, persistConns: dc.g[2]!, upperThreshold: 0, lowerThreshold: 0,
+              stats: dc.stats, totals: dc.total, rates: rates(`dest:${skey}`), sorry: true,
+            });
+          }
+        }
+        services.push({
+          key: d.key, virtualServer: vs.key, protocol: vs.protocol === 'tcp' ? 'TCP' : 'UDP', family: vs.family,
+          address: d.kind === 'addr' ? (vs.family === 'ipv6' ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`) : '',
+          fwmark: d.fwmark, group: d.group,
+          scheduler: vs.scheduler, schedulerFlags: schedulerFlagNames(vs), persistentS: vs.persistenceTimeoutS, granularity: vs.persistenceGranularity, ops: vs.ops,
+          active, quorumUp, stats: sc.stats, totals: sc.total, rates: rates(`svc:${d.key}`), reals,
         });
       }
-      const sorry = sorryListing(vs, quorumUp);
-      if (vs.sorryServer && sorry) {
-        reals.push({
-          key: `${vs.sorryServer.address}:${vs.sorryServer.port}`, address: vs.sorryServer.address, port: vs.sorryServer.port,
-          forward: FWD_NAMES[vs.sorryServer.method] ?? vs.sorryServer.method, weight: sorry.weight, up: true, inService: sorry.inService,
-          activeConns: 0, inactiveConns: 0, persistConns: 0, upperThreshold: 0, lowerThreshold: 0, stats: zeroCounters(),
-          rates: { cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 }, sorry: true,
-        });
-      }
-      const m = vs.match;
-      services.push({
-        key: vs.key, protocol: vs.protocol === 'tcp' ? 'TCP' : 'UDP', family: vs.family,
-        address: m.kind === 'addr' ? (vs.family === 'ipv6' ? `[${m.address}]:${m.port}` : `${m.address}:${m.port}`) : '',
-        fwmark: m.kind === 'fwmark' ? m.fwmark : 0, group: m.kind === 'group' ? m.group : null,
-        scheduler: vs.scheduler, persistentS: vs.persistenceTimeoutS, granularity: vs.persistenceGranularity, ops: vs.ops,
-        active: vs.ownerInstance === null || [...this.claimed.values()].some((c) => c.instance === vs.ownerInstance),
-        quorumUp, stats: sc.c, rates: rates(`svc:${vs.key}`), reals,
-      });
     }
     const lt = model.global.lvsTimeouts;
     const result: LvsResult = {
       connTableSize: model.global.connTableSize,
       services,
       timeouts: { tcp: lt.tcpS || TCP_TIMEOUTS_S[sES]!, tcpfin: lt.tcpFinS || TCP_TIMEOUTS_S[sFW]!, udp: lt.udpS || UDP_DEFAULT_TIMEOUT_S },
-      counters: totals.global(),
+      counters: raw.global(),
     };
     if (opts.conns) {
       const parts = (await this.query((id) => ({ type: 'conns', id, limit: opts.limit ?? 10000 }))) as { rows: ConnRow[]; total: number; index: number }[];
@@ -402,11 +488,34 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     return result;
   }
 
-  /** ipvsadm -Z: counters read from now on start at zero (a baseline; workers are never written to). */
-  private zero(totals: ReturnType<typeof sumStats>): void {
-    for (const [k, slot] of Object.entries(this.slots.svc)) this.baseline.set(`svc:${k}`, totals.row('svc', slot));
-    for (const [k, slot] of Object.entries(this.slots.dest)) this.baseline.set(`dest:${k}`, totals.row('dest', slot));
+  /** ipvsadm -Z: the listing's counters restart from zero (a baseline of the totals; Prometheus totals keep counting). */
+  private zero(): void {
+    for (const [k, t] of this.totals) this.baseline.set(k, [...t.total]);
     for (const e of this.estimators.values()) e.zero();
+  }
+
+  /**
+   * Folds the shared counters into the monotonic totals: each row's increase since the last
+   * read is added; a row that went down was reset (a new data plane) and counts from zero.
+   */
+  private foldTotals(raw: StatsTotals | null = this.statsBuf ? sumStats(this.statsBuf, this.layout) : null): void {
+    if (!raw) return;
+    const fold = (kind: 'svc' | 'dest', key: string, slot: number) => {
+      const k = `${kind}:${key}`;
+      const row = raw.row(kind, slot);
+      let t = this.totals.get(k);
+      if (!t) {
+        t = { last: new Array<number>(STAT_STRIDE).fill(0), total: new Array<number>(STAT_STRIDE).fill(0) };
+        this.totals.set(k, t);
+      }
+      for (const i of [S_CONNS, S_INPKTS, S_OUTPKTS, S_INBYTES, S_OUTBYTES]) {
+        const d = row[i]! - t.last[i]!;
+        t.total[i]! += d >= 0 ? d : row[i]!;
+        t.last[i] = row[i]!;
+      }
+    };
+    for (const [k, slot] of Object.entries(this.slots.svc)) fold('svc', k, slot);
+    for (const [k, slot] of Object.entries(this.slots.dest)) fold('dest', k, slot);
   }
 
   // ───────────────────────────── internals ─────────────────────────────
@@ -416,13 +525,16 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
   }
 
   private post(m: ToWorker): void {
-    for (const w of this.workers) w.postMessage(m);
+    for (const w of this.workers) if (!w.exited) w.handle.postMessage(m);
   }
 
-  private query(make: (id: number) => ToWorker, want = this.workers.length, first = 0): Promise<unknown[]> {
+  /** Asks every running worker (want = all), or one: worker `first` (or the first running one while it restarts). */
+  private query(make: (id: number) => ToWorker, want = Infinity, first = 0): Promise<unknown[]> {
     const id = this.nextQuery++;
-    if (this.workers.length === 0) return Promise.reject(new LvsdError('ERR_FORWARD_NOT_RUNNING', 'the forwarding core is not running'));
-    const n = Math.min(want, this.workers.length);
+    const live = this.workers.filter((w) => !w.exited);
+    if (live.length === 0) return Promise.reject(new LvsdError('ERR_FORWARD_NOT_RUNNING', 'the forwarding core is not running'));
+    const targets = want >= live.length ? live : [live.find((w) => w.index === first) ?? live[0]!];
+    const n = targets.length;
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
         this.pending.delete(id);
@@ -430,7 +542,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
       }, 5000);
       this.pending.set(id, { results: [], want: n, resolve: (v) => { clearTimeout(t); resolve(v); } });
       const m = make(id);
-      for (let i = 0; i < n; i++) this.workers[(first + i) % this.workers.length]!.postMessage(m);
+      for (const w of targets) w.handle.postMessage(m);
     });
   }
 
@@ -452,6 +564,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
         return;
       case 'problems':
         if (m.index === 0) {
+          // Once per model (start, reload, restart): each problem is a log line every time it holds.
           this.problems = [...m.problems];
           for (const p of m.problems) this.error(p);
         }
@@ -464,7 +577,11 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     }
   }
 
-  /** Interfaces the core serves: services' and core VIPs' interfaces, plus where real servers live. */
+  /**
+   * Interfaces the core serves: services' and core VIPs' interfaces, plus where real servers
+   * live: the interface of the connected network that holds a real server, or for one outside
+   * them the kernel's route to it (RTM_GETROUTE; D7), whose interface and gateway are kept.
+   */
   private async computeInterfaces(model: Model): Promise<WorkerInit['ifaces']> {
     const addrs = await this.deps.netlink.listAddresses();
     const vipSet = new Set(Object.keys(model.coreVips));
@@ -472,14 +589,21 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     const names = new Set<string>();
     for (const vs of Object.values(model.virtualServers)) names.add(vs.interface);
     for (const v of Object.values(model.coreVips)) names.add(v.interface);
-    for (const vs of Object.values(model.virtualServers)) {
-      const targets = Object.values(vs.realServers).map((r) => r.address);
-      if (vs.sorryServer) targets.push(vs.sorryServer.address);
-      for (const t of targets) {
-        const on = addrs.find((a) => a.family === ipFamily(t) && !vipSet.has(a.address) && sameSubnet(a.address, t, a.prefixLen));
-        if (on) names.add(on.ifname);
+    const routes = new Map<string, RealRoute>();
+    for (const t of this.targetsOf(model)) {
+      const on = addrs.find((a) => a.family === ipFamily(t) && !vipSet.has(a.address) && sameSubnet(a.address, t, a.prefixLen));
+      if (on) {
+        names.add(on.ifname);
+        continue;
+      }
+      const r = await this.lookupRoute(t);
+      if (r) {
+        routes.set(t, r);
+        names.add(r.ifname);
       }
     }
+    this.routes.clear();
+    for (const [a, r] of routes) this.routes.set(a, r);
     const out: (WorkerInit['ifaces'][number])[] = [];
     for (const name of [...names].sort()) {
       const link = await this.deps.netlink.getLink(name);
@@ -493,12 +617,75 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     return out;
   }
 
-  private assignSlots(model: Model): void {
+  /** Real and sorry server addresses of a model (canonical text). */
+  private targetsOf(model: Model): string[] {
+    const out = new Set<string>();
     for (const vs of Object.values(model.virtualServers)) {
-      if (this.slots.svc[vs.key] === undefined && this.nextSvcSlot < this.layout.svcSlots) this.slots.svc[vs.key] = this.nextSvcSlot++;
-      for (const rs of Object.values(vs.realServers)) {
-        const k = `${vs.key}|${rs.key}`;
-        if (this.slots.dest[k] === undefined && this.nextDestSlot < this.layout.destSlots) this.slots.dest[k] = this.nextDestSlot++;
+      for (const r of Object.values(vs.realServers)) out.add(canonicalIp(r.address) ?? r.address);
+      if (vs.sorryServer) out.add(canonicalIp(vs.sorryServer.address) ?? vs.sorryServer.address);
+    }
+    return [...out];
+  }
+
+  /** The kernel's unicast route to a real server, or null (and a log line) when there is none usable. */
+  private async lookupRoute(address: string): Promise<RealRoute | null> {
+    const routeTo = this.deps.netlink.routeTo;
+    if (!routeTo) {
+      this.error(`real server ${address} is not on a connected network and route lookups are not available; not forwarded (no_egress)`);
+      return null;
+    }
+    try {
+      const r = await routeTo.call(this.deps.netlink, address);
+      if (!r || r.type !== 'unicast' || !r.ifname) {
+        this.error(`real server ${address}: no unicast route (${r ? r.type : 'none'}); not forwarded (no_egress)`);
+        return null;
+      }
+      return { ifname: r.ifname, gateway: r.gateway ? canonicalIp(r.gateway) ?? r.gateway : null };
+    } catch (e) {
+      this.error(`route to real server ${address}: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
+    }
+  }
+
+  /** Routes to the workers (before the model, so new dests find them). */
+  private postRoutes(to?: WorkerHandle): void {
+    for (const [address, route] of this.routes) {
+      const m: ToWorker = { type: 'route', address, route };
+      if (to) to.postMessage(m);
+      else this.post(m);
+    }
+  }
+
+  /**
+   * Stats rows the current layout must hold after assigning a model's: the rows given so far
+   * (slots are never reused: a removed service's row may still be counted into by its last
+   * connections) plus one per IPVS service and per real or sorry server of each not given yet.
+   */
+  private slotsNeeded(model: Model): { svc: number; dest: number } {
+    let svc = this.nextSvcSlot, dest = this.nextDestSlot;
+    for (const vs of Object.values(model.virtualServers)) {
+      for (const d of ipvsServicesOf(model, vs)) {
+        if (this.slots.svc[d.key] === undefined) svc++;
+        for (const rs of Object.values(vs.realServers)) if (this.slots.dest[`${d.key}|${rs.key}`] === undefined) dest++;
+        if (vs.sorryServer && this.slots.dest[`${d.key}|${sorryKeyOf(vs.sorryServer)}`] === undefined) dest++;
+      }
+    }
+    return { svc, dest };
+  }
+
+  private assignSlots(model: Model): void {
+    const give = (kind: 'svc' | 'dest', key: string) => {
+      const map = this.slots[kind];
+      if (map[key] !== undefined) return;
+      if (kind === 'svc' ? this.nextSvcSlot < this.layout.svcSlots : this.nextDestSlot < this.layout.destSlots) {
+        map[key] = kind === 'svc' ? this.nextSvcSlot++ : this.nextDestSlot++;
+      }
+    };
+    for (const vs of Object.values(model.virtualServers)) {
+      for (const d of ipvsServicesOf(model, vs)) {
+        give('svc', d.key);
+        for (const rs of Object.values(vs.realServers)) give('dest', `${d.key}|${rs.key}`);
+        if (vs.sorryServer) give('dest', `${d.key}|${sorryKeyOf(vs.sorryServer)}`);
       }
     }
   }
@@ -519,70 +706,172 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
       }
     }
     const io = resolveIo(this.deps);
-    this.layout = { workers, svcSlots: 1024, destSlots: 8192 };
-    this.statsBuf = allocStats(this.layout);
+    // Rows for the model with room to grow on reloads (a reload that needs more restarts the data plane).
     this.slots = { svc: {}, dest: {} };
     this.nextSvcSlot = 0;
     this.nextDestSlot = 0;
-    this.baseline.clear();
+    const need = this.slotsNeeded(model);
+    this.layout = { workers, svcSlots: Math.max(MIN_SVC_SLOTS, need.svc * 2), destSlots: Math.max(MIN_DEST_SLOTS, need.dest * 2) };
+    this.statsBuf = allocStats(this.layout);
+    // Fresh counters: the totals continue from here (foldTotals treats every row as new).
+    for (const t of this.totals.values()) t.last.fill(0);
     this.assignSlots(model);
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    const url = new URL(`./worker${ext}`, import.meta.url);
-    const fanoutGroup = randomInt(1, 0xff00);
     // Workers start one after the other: the kernel numbers a fanout group's members in join
     // order, and the program's `hash % members` must mean the same worker on every interface.
     // conn_table_size is per worker (docs/configuration.md).
-    const capacity = Math.max(1024, model.global.connTableSize);
+    this.initBase = {
+      workers, ifaces: this.ifaces, capacity: Math.max(1024, model.global.connTableSize),
+      tickMs: this.deps.tickMs ?? 100, stats: this.statsBuf, layout: this.layout, fanoutGroup: randomInt(1, 0xff00),
+      batch: this.deps.batch ?? 32, ring: io.rx === 'v3', io, fanoutProgram: program, netns: this.deps.netns ?? null,
+    };
+    this.program = program;
     for (let i = 0; i < workers; i++) {
-      const init: WorkerInit = {
-        index: i, workers, ifaces: this.ifaces, capacity,
-        tickMs: this.deps.tickMs ?? 100, stats: this.statsBuf, layout: this.layout, fanoutGroup,
-        batch: this.deps.batch ?? 32, ring: io.rx === 'v3', io, fanoutProgram: program, netns: this.deps.netns ?? null, seed: randomInt(1, 0x7fffffff),
-      };
-      const w = newWorker(url, init);
-      this.workers.push(w);
-      const ready = (new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new LvsdError('ERR_FORWARD_WORKER', `forwarding worker ${i} did not start in 15 s`)), 15_000);
-        w.on('message', (m: FromWorker) => {
-          if (m.type === 'ready') { clearTimeout(t); resolve(); }
-          else if (m.type === 'error' && m.index === i) { clearTimeout(t); reject(new LvsdError('ERR_FORWARD_WORKER', `forwarding worker ${i}: ${m.message}`)); }
-          this.onWorker(m);
-        });
-        w.on('error', (e) => { clearTimeout(t); this.error(`worker ${i} crashed: ${e.message}`); reject(e); });
-      }));
       try {
-        await ready;
+        this.workers.push(await this.spawnOne(i));
       } catch (e) {
         await this.stopWorkers();
         throw e;
       }
     }
+    this.postRoutes();
     this.post({ type: 'model', model, slots: this.slots, fanoutProgram: program });
     for (const [addr, mac] of this.neighbours) this.post({ type: 'neigh', address: addr, mac });
+  }
+
+  /** Starts worker i of the current data plane and waits for it to be ready. */
+  private async spawnOne(i: number): Promise<WorkerSlot> {
+    const init: WorkerInit = { ...this.initBase!, fanoutProgram: this.program, index: i, seed: randomInt(1, 0x7fffffff) };
+    const handle = (this.deps.spawnWorker ?? defaultSpawn)(init);
+    const slot: WorkerSlot = { handle, index: i, retiring: false, exited: false, startedAt: this.clock.now() };
+    let ready = false;
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new LvsdError('ERR_FORWARD_WORKER', `forwarding worker ${i} did not start in 15 s`)), 15_000);
+      handle.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') { ready = true; clearTimeout(t); resolve(); }
+        else if (m.type === 'error' && m.index === i && !ready) { clearTimeout(t); reject(new LvsdError('ERR_FORWARD_WORKER', `forwarding worker ${i}: ${m.message}`)); }
+        this.onWorker(m);
+      });
+      handle.on('error', (e: Error) => {
+        if (!ready) { clearTimeout(t); reject(e); }
+        else this.onCrash(slot, `error: ${e.message}`);
+      });
+      handle.on('exit', (code: number) => {
+        slot.exited = true;
+        if (!ready) { clearTimeout(t); reject(new LvsdError('ERR_FORWARD_WORKER', `forwarding worker ${i} exited (${code}) before it was ready`)); }
+        else if (!slot.retiring) this.onCrash(slot, `exit code ${code}`);
+      });
+    });
+    return slot;
+  }
+
+  /**
+   * A worker died after it started. Its sockets left the PACKET_FANOUT groups, and the kernel
+   * moved the last member into its slot (af_packet.c __fanout_unlink), so the workers after it
+   * no longer receive the share their index stands for: workers k..n-1 are restarted, in
+   * order, after a backoff (1 s doubling to 30 s; back to 1 s after a minute without a crash).
+   * Their connection tables are lost: their clients' connections are reset on their next
+   * packet (a non-SYN without a connection gets a RST).
+   */
+  private onCrash(slot: WorkerSlot, reason: string): void {
+    if (!this.running || slot.retiring || !this.workers.includes(slot)) return;
+    slot.retiring = true;
+    const k = slot.index;
+    if (this.clock.now() - slot.startedAt >= BACKOFF_RESET_MS) this.backoffMs = this.deps.restartBackoffMs?.min ?? 1000;
+    const delay = this.scheduleRestart(k);
+    const restarting = this.workers.filter((w) => w.index >= this.restartFrom).map((w) => w.index);
+    this.deps.bus.emit({ type: 'forward.worker_crashed', worker: k, reason, restartInMs: delay, restarting });
+  }
+
+  /** Arms the restart of workers from..n-1 after the current backoff (which then doubles); returns the delay. */
+  private scheduleRestart(from: number): number {
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.deps.restartBackoffMs?.max ?? 30_000, this.backoffMs * 2);
+    this.restartFrom = this.restartFrom < 0 ? from : Math.min(this.restartFrom, from);
+    this.restartTimer?.cancel();
+    this.restartTimer = this.clock.setTimer(delay, () => {
+      this.restartTimer = null;
+      void this.restartFromIndex();
+    });
+    return delay;
+  }
+
+  private async restartFromIndex(): Promise<void> {
+    const from = this.restartFrom;
+    this.restartFrom = -1;
+    if (!this.running || from < 0 || !this.model || !this.initBase) return;
+    this.foldTotals();
+    const n = this.initBase.workers;
+    const tail = this.workers.filter((w) => w.index >= from);
+    this.workers = this.workers.filter((w) => w.index < from);
+    await Promise.all(tail.map((w) => this.stopOne(w)));
+    this.restartAttempt++;
+    const started: number[] = [];
+    for (let i = from; i < n; i++) {
+      let w: WorkerSlot;
+      try {
+        w = await this.spawnOne(i);
+      } catch (e) {
+        // Try again later, from this worker on (those before it run).
+        if (started.length) this.deps.bus.emit({ type: 'forward.worker_restarted', workers: started, attempt: this.restartAttempt });
+        const delay = this.scheduleRestart(i);
+        this.error(`forwarding worker ${i} did not start again (${e instanceof Error ? e.message : String(e)}); next try in ${delay} ms`);
+        return;
+      }
+      this.workers.push(w);
+      started.push(i);
+      this.postState(w.handle);
+    }
+    this.deps.bus.emit({ type: 'forward.worker_restarted', workers: started, attempt: this.restartAttempt });
+  }
+
+  /** Everything a fresh worker needs to join a running data plane. */
+  private postState(h: WorkerHandle): void {
+    const model = this.model!;
+    this.postRoutes(h);
+    h.postMessage({ type: 'model', model, slots: this.slots, fanoutProgram: this.program });
+    for (const [addr, mac] of this.neighbours) h.postMessage({ type: 'neigh', address: addr, mac });
+    for (const v of this.claimed.values()) h.postMessage({ type: 'claim', instance: v.instance, vips: [v], claimed: true });
+    for (const [k, st] of this.health) {
+      const [service, real] = k.split('|') as [string, string];
+      h.postMessage({ type: 'health', service, real, health: { up: st.up, weight: st.weight ?? undefined } });
+    }
+    for (const service of this.quorumDown) h.postMessage({ type: 'quorum', service, up: false });
+  }
+
+  private stopOne(w: WorkerSlot): Promise<void> {
+    w.retiring = true;
+    if (w.exited) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(() => { void w.handle.terminate().then(() => resolve()); }, 3000);
+      w.handle.on('exit', () => { clearTimeout(t); resolve(); });
+      try {
+        w.handle.postMessage({ type: 'stop' } satisfies ToWorker);
+      } catch {
+        clearTimeout(t);
+        resolve();
+      }
+    });
   }
 
   private async stopWorkers(): Promise<void> {
     const ws = this.workers;
     this.workers = [];
-    await Promise.all(ws.map((w) => new Promise<void>((resolve) => {
-      const t = setTimeout(() => { void w.terminate().then(() => resolve()); }, 3000);
-      w.once('exit', () => { clearTimeout(t); resolve(); });
-      w.postMessage({ type: 'stop' } satisfies ToWorker);
-    })));
+    await Promise.all(ws.map((w) => this.stopOne(w)));
   }
 
-  /** Real server addresses with their egress interface. */
+  /** Next hops to resolve: a connected real server itself, or the gateway of a routed one, with the interface. */
   private destTargets(): { address: string; ifname: string }[] {
     const out = new Map<string, string>();
     const model = this.model;
     if (!model) return [];
-    for (const vs of Object.values(model.virtualServers)) {
-      const targets = Object.values(vs.realServers).map((r) => r.address);
-      if (vs.sorryServer) targets.push(vs.sorryServer.address);
-      for (const t of targets) {
-        const ifc = this.ifaces.find((i) => i.nets.some((n) => ipFamily(n.address) === ipFamily(t) && sameSubnet(n.address, t, n.prefixLen)));
-        if (ifc) out.set(canonicalIp(t) ?? t, ifc.name);
+    for (const t of this.targetsOf(model)) {
+      const ifc = this.ifaces.find((i) => i.nets.some((n) => ipFamily(n.address) === ipFamily(t) && sameSubnet(n.address, t, n.prefixLen)));
+      if (ifc) {
+        out.set(t, ifc.name);
+        continue;
       }
+      const r = this.routes.get(t);
+      if (r) out.set(r.gateway ?? t, r.ifname);
     }
     return [...out].map(([address, ifname]) => ({ address, ifname }));
   }
@@ -628,14 +917,13 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
   private scheduleEstimator(): void {
     const tick = () => {
       if (!this.statsBuf || !this.model) return;
-      const totals = sumStats(this.statsBuf, this.layout);
-      const feed = (k: string, row: number[]) => {
+      this.foldTotals();
+      for (const [k, t] of this.totals) {
         let e = this.estimators.get(k);
         if (!e) { e = new RateEstimator(); this.estimators.set(k, e); }
-        e.tick({ conns: row[S_CONNS]!, inpkts: row[S_INPKTS]!, outpkts: row[S_OUTPKTS]!, inbytes: row[S_INBYTES]!, outbytes: row[S_OUTBYTES]! });
-      };
-      for (const [k, slot] of Object.entries(this.slots.svc)) feed(`svc:${k}`, totals.row('svc', slot));
-      for (const [k, slot] of Object.entries(this.slots.dest)) feed(`dest:${k}`, totals.row('dest', slot));
+        const c = t.total;
+        e.tick({ conns: c[S_CONNS]!, inpkts: c[S_INPKTS]!, outpkts: c[S_OUTPKTS]!, inbytes: c[S_INBYTES]!, outbytes: c[S_OUTBYTES]! });
+      }
       this.estTimer = this.clock.setTimer(EST_INTERVAL_MS, tick);
     };
     this.estTimer = this.clock.setTimer(EST_INTERVAL_MS, tick);
@@ -646,25 +934,18 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     const nft = this.deps.nft;
     const model = this.model;
     if (!nft || !model) return;
-    const natReals: { address: string; proto: 'tcp' | 'udp'; port: number }[] = [];
-    for (const vs of Object.values(model.virtualServers)) {
-      for (const rs of Object.values(vs.realServers)) {
-        if (rs.method === 'NAT' && getXmit('NAT')) natReals.push({ address: rs.address, proto: vs.protocol, port: rs.port });
-      }
-      if (vs.sorryServer?.method === 'NAT') natReals.push({ address: vs.sorryServer.address, proto: vs.protocol, port: vs.sorryServer.port });
-    }
-    const spec = {
-      interfaces: this.ifaces.map((i) => i.name),
-      vips: [...this.claimed.keys()],
-      natReals: natReals.filter((r) => r.port !== 0),
-      localAddresses: this.localAddresses,
-    };
+    const spec = nftSpecOf(model, this.ifaces.map((i) => i.name), [...this.claimed.keys()], this.localAddresses);
     this.nftChain = this.nftChain.then(() => nft.apply(spec)).catch((e) => this.error(`nft: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   /** Resolves when pending nft updates are done (tests). */
   async settled(): Promise<void> {
     await this.nftChain;
+  }
+
+  /** Workers currently running (tests, diagnostics). */
+  get workerCount(): number {
+    return this.workers.length;
   }
 
   private registerCommands(): void {
@@ -685,6 +966,11 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
       },
     });
   }
+}
+
+function defaultSpawn(init: WorkerInit): WorkerHandle {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return newWorker(new URL(`./worker${ext}`, import.meta.url), init);
 }
 
 /**

@@ -233,6 +233,9 @@ function onMessage(m: ToWorker): void {
     case 'neigh':
       pl.setNeighbour(m.address, m.mac);
       break;
+    case 'route':
+      pl.setRoute(m.address, m.route);
+      break;
     case 'trace':
       pl.now = nowTick();
       post({ type: 'trace', id: m.id, result: pl.trace(m.proto, m.src, m.sport, m.dst, m.dport) });

@@ -5,6 +5,8 @@
  * Two sockets, both created in the constructor (so in the calling thread's network
  * namespace): one for requests, one for multicast notifications (RTMGRP_LINK for
  * track_interface, RTMGRP_NEIGH for D7's next hops), joined on the first subscription.
+ * Route lookups (RoutePort, RTM_GETROUTE) find the egress and gateway of real servers that
+ * are not on a connected network.
  * Everything the package offers is used as is; nothing here spawns `ip`.
  */
 import netlink from 'netlink';
@@ -69,6 +71,25 @@ function bytesToIp(b: Buffer | undefined): string | null {
   return null;
 }
 
+/** The kernel's route to an address (RTM_GETROUTE): where a packet to it leaves. */
+export interface RouteInfo {
+  /** Egress interface. */
+  readonly ifname: string;
+  /** The gateway (RTA_GATEWAY), or null when the address is on-link. */
+  readonly gateway: string | null;
+  /** rtm_type: 'unicast' is a usable route; 'local', 'unreachable', 'blackhole', 'prohibit', ... are not. */
+  readonly type: string;
+}
+
+/** Route lookups in the adapter's network namespace (the forwarding core's routed real servers, D7). */
+export interface RoutePort {
+  /** The kernel's route to address (a FIB lookup, as `ip route get`), or null when there is none. */
+  routeTo(address: string): Promise<RouteInfo | null>;
+}
+
+/** rtm_type names (linux/rtnetlink.h). */
+const ROUTE_TYPES = ['unspec', 'unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat', 'xresolve'] as const;
+
 /** Options of {@link RtNetlink}. */
 export interface RtNetlinkOptions {
   /** SO_RCVBUF of the notification socket (default 4 MiB; a neighbour storm must not overflow it). */
@@ -76,7 +97,7 @@ export interface RtNetlinkOptions {
 }
 
 /** The NetlinkPort adapter. Create it in the network namespace it must manage. */
-export class RtNetlink implements NetlinkPort {
+export class RtNetlink implements NetlinkPort, RoutePort {
   private readonly req: RtNetlinkSocket;
   private readonly ev: RtNetlinkSocket;
   private readonly linkSubs = new Set<(l: LinkInfo) => void>();
@@ -332,6 +353,31 @@ export class RtNetlink implements NetlinkPort {
       this.joinLink(); // keeps ifindex → name current
     }
     return () => void this.neighSubs.delete(fn);
+  }
+
+  // ─── routes ───
+
+  /**
+   * RTM_GETROUTE for one host (rtm_dst_len 32/128, RTA_DST): the kernel answers with the
+   * route it would use (inet_rtm_getroute / inet6_rtm_getroute), its RTA_OIF and RTA_GATEWAY.
+   * No route (ENETUNREACH, EHOSTUNREACH) is null.
+   */
+  async routeTo(address: string): Promise<RouteInfo | null> {
+    const { family, bytes } = addrBytes(address);
+    let msgs: RtTypes.RouteMessage[];
+    try {
+      msgs = await this.req.getRoute({ family: family === 'ipv4' ? AF_INET : AF_INET6, dstLen: family === 'ipv4' ? 32 : 128 }, { dst: bytes }, { timeout: REQUEST_TIMEOUT_MS });
+    } catch (e) {
+      const errno = netlinkErrno(e);
+      if (errno === 'ENETUNREACH' || errno === 'EHOSTUNREACH' || errno === 'ESRCH') return null;
+      throw nlError(`route get ${address}`, e);
+    }
+    const m = msgs[0];
+    if (!m) return null;
+    const t = m.data.type;
+    const type = typeof t === 'number' ? (ROUTE_TYPES[t] ?? String(t)) : String(t ?? 'unspec').toLowerCase();
+    const oif = m.attrs.oif;
+    return { ifname: oif === undefined ? '' : await this.nameOf(oif), gateway: bytesToIp(m.attrs.gateway), type };
   }
 
   // ─── notifications ───

@@ -3,7 +3,8 @@
  * forwarding core serves, drop what the core owns so the kernel never answers it (RSTs for
  * VIP traffic, forwarding of un-NATed replies): frames for claimed core VIPs, and NAT reply
  * tuples from real servers (RIP:rport → anything but the director's own addresses, so
- * health-check replies still reach the checkers). The AF_PACKET tap sees every frame before
+ * health-check replies still reach the checkers; rport a range for real servers with port 0,
+ * src/forward/nft-spec.ts). The AF_PACKET tap sees every frame before
  * the netdev hook drops it.
  *
  * The whole table is replaced atomically with one `nft -f -` transaction (create, delete,
@@ -23,10 +24,58 @@ export interface NftSpec {
   readonly interfaces: readonly string[];
   /** Claimed core VIPs (any family). */
   readonly vips: readonly string[];
-  /** NAT real servers: address, protocol, port. */
-  readonly natReals: readonly { readonly address: string; readonly proto: 'tcp' | 'udp'; readonly port: number }[];
+  /**
+   * Where NAT replies come from: real server address, protocol and source port, or the
+   * source ports `port`..`portMax` (inclusive) for a real server with port 0, which keeps
+   * the packet's port (firewall-mark and VIP:0 services: every virtual port it serves).
+   */
+  readonly natReals: readonly NatReplySource[];
   /** The director's own addresses (replies to them are health checks: never dropped). */
   readonly localAddresses: readonly string[];
+}
+
+/** One source of NAT replies (see {@link NftSpec.natReals}). */
+export interface NatReplySource {
+  readonly address: string;
+  readonly proto: 'tcp' | 'udp';
+  readonly port: number;
+  /** Last port of a range (default: `port`). */
+  readonly portMax?: number;
+}
+
+/**
+ * The set elements of one family and protocol: per address, its port ranges merged (an
+ * interval set refuses overlapping elements), as `addr . port` or `addr . lo-hi`; and
+ * whether any element is a range (the set then needs `flags interval`).
+ */
+function natElements(els: readonly NatReplySource[]): { text: string[]; ranges: boolean } {
+  const byAddr = new Map<string, [number, number][]>();
+  for (const r of els) {
+    const lo = Math.max(0, Math.min(65535, r.port));
+    const hi = Math.max(lo, Math.min(65535, r.portMax ?? r.port));
+    const l = byAddr.get(r.address) ?? [];
+    l.push([lo, hi]);
+    byAddr.set(r.address, l);
+  }
+  const text: string[] = [];
+  let ranges = false;
+  for (const [addr, list] of byAddr) {
+    list.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const merged: [number, number][] = [];
+    for (const [lo, hi] of list) {
+      const last = merged[merged.length - 1];
+      if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
+      else merged.push([lo, hi]);
+    }
+    for (const [lo, hi] of merged) {
+      if (lo === hi) text.push(`${addr} . ${lo}`);
+      else {
+        text.push(`${addr} . ${lo}-${hi}`);
+        ranges = true;
+      }
+    }
+  }
+  return { text, ranges };
 }
 
 function chainName(ifname: string): string {
@@ -55,7 +104,10 @@ export function buildRuleset(spec: NftSpec): string {
       const els = spec.natReals.filter((r) => r.proto === proto && ipFamily(r.address) === (fam === '4' ? 'ipv4' : 'ipv6'));
       if (!els.length) continue;
       const type = fam === '4' ? 'ipv4_addr' : 'ipv6_addr';
-      lines.push(`  set nat${fam}_${proto} { type ${type} . inet_service; elements = { ${[...new Set(els.map((r) => `${r.address} . ${r.port}`))].join(', ')} } }`);
+      // Port ranges (port-0 real servers) need an interval set of the concatenation
+      // (nft_set_pipapo, Linux 5.6+, nft 0.9.4+).
+      const { text, ranges } = natElements(els);
+      lines.push(`  set nat${fam}_${proto} { type ${type} . inet_service;${ranges ? ' flags interval;' : ''} elements = { ${text.join(', ')} } }`);
     }
   }
   for (const ifname of [...new Set(spec.interfaces)]) {

@@ -1,12 +1,15 @@
 /**
  * ipvsadm's listing layouts for `lvsadm -L -n` and friends, from the `lvs` and `trace`
  * control commands' results (src/forward/subsystem.ts). Column formats are ipvsadm.c's
- * (print_title, print_service_entry, print_largenum, print_conn, list_timeout), so scripts
- * that parse ipvsadm output keep working. Services are sorted as ipvs_cmp_services (fwmark,
- * protocol, address, port) and real servers as ipvs_cmp_dests (address, port).
+ * (print_title, print_service_entry, print_sched_flags, print_largenum, print_conn,
+ * list_timeout), so scripts that parse ipvsadm output keep working. One row per IPVS
+ * service: a virtual_server_group's entries are listed one by one, as keepalived creates
+ * them. Services are sorted as libipvs ipvs_cmp_services (fwmark, family, protocol, address,
+ * port) and real servers as ipvs_cmp_dests (family, address, port).
  */
 import type { LvsResult, LvsService, LvsReal } from '../../forward/subsystem.js';
 import type { TraceResult } from '../../forward/pipeline.js';
+import { parseIPv4, parseIPv6 } from '../../lib/ip.js';
 
 /** Listing options, as lvsadm parses them. */
 export interface ListOpts {
@@ -38,17 +41,34 @@ export function largeNum(i: number, exact = false): string {
   return padL(String(Math.floor(n / 1e12)), 8) + 'T';
 }
 
-function addrKey(a: string): string {
-  // Sort key: IPv4 numerically, IPv6 lexically after IPv4.
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)/.exec(a);
-  if (m) return '4' + m.slice(1, 5).map((x) => x.padStart(3, '0')).join('.');
-  return '6' + a;
+/** An address without `[...]` and `:port` (a service's `198.18.0.10:80`, `[2001:db8::10]:80`, or a bare real server address). */
+function bareAddress(a: string): string {
+  const v6 = /^\[(.+)\]:\d+$/.exec(a);
+  if (v6) return v6[1]!;
+  const v4 = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(a);
+  return v4 ? v4[1]! : a;
 }
 
+/** Sort key of an address as its bytes (ipvs_cmp_services / ipvs_cmp_dests compare them in network order). */
+function addrKey(a: string): string {
+  const bare = bareAddress(a);
+  const v4 = parseIPv4(bare);
+  if (v4 !== null) return '4' + (v4 >>> 0).toString(16).padStart(8, '0');
+  const v6 = parseIPv6(bare);
+  if (v6) return '6' + [...v6].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return '9' + a;
+}
+
+function portOf(address: string): number {
+  const m = /:(\d+)$/.exec(address);
+  return m ? Number(m[1]) : 0;
+}
+
+/** print_service_entry's svc_name: `FWM  5`, `FWM  5 IPv6`, `TCP  198.18.0.10:80` (IPv4 cut at 33). */
 function svcName(s: LvsService): string {
   if (s.fwmark) return s.family === 'ipv6' ? `FWM  ${s.fwmark} IPv6` : `FWM  ${s.fwmark}`;
-  if (s.group) return `${s.protocol}  group:${s.group}`;
-  return `${s.protocol}  ${s.address}`;
+  const n = `${s.protocol}  ${s.address}`;
+  return s.family === 'ipv6' ? n : n.slice(0, 33);
 }
 
 function realName(s: LvsService, r: LvsReal): string {
@@ -57,8 +77,9 @@ function realName(s: LvsService, r: LvsReal): string {
 }
 
 function sortServices(list: readonly LvsService[]): LvsService[] {
-  return [...list].sort((a, b) => a.fwmark - b.fwmark || a.protocol.localeCompare(b.protocol) ||
-    addrKey(a.address).localeCompare(addrKey(b.address)) || Number(a.address.split(':').pop()) - Number(b.address.split(':').pop()));
+  const fam = (s: LvsService) => (s.family === 'ipv4' ? 0 : 1);
+  return [...list].sort((a, b) => a.fwmark - b.fwmark || fam(a) - fam(b) || a.protocol.localeCompare(b.protocol) ||
+    (a.fwmark ? 0 : addrKey(a.address).localeCompare(addrKey(b.address)) || portOf(a.address) - portOf(b.address)));
 }
 
 function sortReals(list: readonly LvsReal[]): LvsReal[] {
@@ -74,9 +95,11 @@ export function formatList(result: LvsResult, opts: ListOpts = {}): string {
   } else if (opts.rate) {
     out.push(`${padR('Prot LocalAddress:Port', 33)} ${padL('CPS', 8)} ${padL('InPPS', 8)} ${padL('OutPPS', 8)} ${padL('InBPS', 8)} ${padL('OutBPS', 8)}`, '  -> RemoteAddress:Port');
   } else if (opts.thresholds) {
-    out.push('Prot LocalAddress:Port', '  -> RemoteAddress:Port            Uthreshold Lthreshold ActiveConn InActConn');
+    // print_title: "%-33s %-10s %-10s %-10s %-10s\n  -> RemoteAddress:Port\n"
+    out.push(`${padR('Prot LocalAddress:Port', 33)} ${padR('Uthreshold', 10)} ${padR('Lthreshold', 10)} ${padR('ActiveConn', 10)} ${padR('InActConn', 10)}`, '  -> RemoteAddress:Port');
   } else if (opts.persistentConn) {
-    out.push('Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn', '  -> RemoteAddress:Port');
+    // print_title: "%-33s %-9s %-11s %-10s %-10s\n  -> RemoteAddress:Port\n"
+    out.push(`${padR('Prot LocalAddress:Port', 33)} ${padR('Weight', 9)} ${padR('PersistConn', 11)} ${padR('ActiveConn', 10)} ${padR('InActConn', 10)}`, '  -> RemoteAddress:Port');
   } else {
     out.push('Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn');
   }
@@ -85,12 +108,14 @@ export function formatList(result: LvsResult, opts: ListOpts = {}): string {
     const name = svcName(s);
     if (opts.stats) {
       const st = s.stats;
-      out.push(padR(s.family === 'ipv6' ? name : name.slice(0, 33), 33) + largeNum(st.conns, x) + largeNum(st.inpkts, x) + largeNum(st.outpkts, x) + largeNum(st.inbytes, x) + largeNum(st.outbytes, x));
+      out.push(padR(name, 33) + largeNum(st.conns, x) + largeNum(st.inpkts, x) + largeNum(st.outpkts, x) + largeNum(st.inbytes, x) + largeNum(st.outbytes, x));
     } else if (opts.rate) {
       const r = s.rates;
       out.push(padR(name, 33) + largeNum(r.cps, x) + largeNum(r.inpps, x) + largeNum(r.outpps, x) + largeNum(r.inbps, x) + largeNum(r.outbps, x));
     } else {
       let line = `${name} ${s.scheduler}`;
+      // print_sched_flags(): " (sh-fallback,sh-port)" when any scheduler flag is set.
+      if (s.schedulerFlags.length) line += ` (${s.schedulerFlags.join(',')})`;
       if (s.persistentS > 0) {
         line += ` persistent ${s.persistentS}`;
         if (s.family === 'ipv4' && s.granularity !== 32) line += ` mask ${maskText(s.granularity)}`;
@@ -142,7 +167,8 @@ export function formatTimeout(result: LvsResult): string {
 /** `lvsadm trace tcp CIP:PORT VIP:PORT`. */
 export function formatTrace(t: TraceResult): string {
   const lines = [`flow:        ${t.flow}`];
-  lines.push(`service:     ${t.service ?? '(none)'}${t.matchedBy ? ` (matched by ${t.matchedBy}${t.fwmark ? `, fwmark ${t.fwmark}` : ''})` : ''}${t.service && !t.serviceActive ? ' [inactive]' : ''}`);
+  const of = t.virtualServer && t.virtualServer !== t.service ? `virtual_server ${t.virtualServer}, ` : '';
+  lines.push(`service:     ${t.service ?? '(none)'}${t.matchedBy ? ` (${of}matched by ${t.matchedBy}${t.fwmark ? `, fwmark ${t.fwmark}` : ''})` : ''}${t.service && !t.serviceActive ? ' [inactive]' : ''}`);
   if (t.existingConnection) lines.push(`connection:  ${t.existingConnection.state} to ${t.existingConnection.dest}, expires in ${Math.round(t.existingConnection.expiresInS)} s`);
   if (t.persistence) lines.push(`persistence: template ${t.persistence.template}: ${t.persistence.hit ? `hit → ${t.persistence.dest}` : 'miss (scheduled anew)'}`);
   if (t.scheduler) lines.push(`scheduler:   ${t.scheduler}`);

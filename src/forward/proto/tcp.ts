@@ -25,6 +25,21 @@ export const TCP_STATE_NAMES = [
   'NONE', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'SYNACK',
 ] as const;
 
+/**
+ * States that count a connection in the dest's activeconns (ip_vs_proto_tcp.c
+ * tcp_state_active_table[], mainline since "ipvs: count pre-established TCP states as
+ * active"): ESTABLISHED and the handshake states SYN_SENT, SYN_RECV, SYNACK. Every other
+ * state counts in inactconns. The lc/wlc/sed/nq/... cost functions read these counts.
+ */
+export const TCP_STATE_ACTIVE: Readonly<Uint8Array> = (() => {
+  const a = new Uint8Array(TCP_STATE_COUNT);
+  a[sES] = 1;
+  a[sSS] = 1;
+  a[sSR] = 1;
+  a[sSA] = 1;
+  return a;
+})();
+
 /** Packet direction as IPVS names it (IP_VS_DIR_*). */
 export const DIR_INPUT = 0;
 export const DIR_OUTPUT = 1;

@@ -58,10 +58,16 @@ export function createPersistenceKey(): PersistenceKey {
   return { proto: 0, caddr4: 0, caddr6: new Uint8Array(16), cport: 0, vaddr4: 0, vaddr6: new Uint8Array(16), vport: 0 };
 }
 
-/** The persistence parameters of a virtual server (fwmark and port-zero services have svc->port 0). */
-export function persistenceServiceOf(vs: VirtualServer): PersistenceService {
-  const port = vs.match.kind === 'addr' ? vs.match.port : 0;
-  const fwmark = vs.match.kind === 'fwmark' ? vs.match.fwmark : 0;
+/**
+ * The persistence parameters of a virtual server (fwmark and port-zero services have svc->port
+ * 0). `ipvs` names the IPVS service when it is not the virtual server's own match: each entry
+ * of a virtual_server_group is its own IPVS service (keepalived ipvs_group_cmd), so a range
+ * entry persists per VIP:port and a `fwmark` entry as a firewall-mark service,
+ * <IPPROTO_IP, snet, 0, fwmark, 0>.
+ */
+export function persistenceServiceOf(vs: VirtualServer, ipvs?: { readonly port: number; readonly fwmark: number }): PersistenceService {
+  const port = ipvs ? ipvs.port : vs.match.kind === 'addr' ? vs.match.port : 0;
+  const fwmark = ipvs ? ipvs.fwmark : vs.match.kind === 'fwmark' ? vs.match.fwmark : 0;
   const max = vs.family === 'ipv4' ? 32 : 128;
   const plen = Math.max(0, Math.min(max, vs.persistenceGranularity));
   return {

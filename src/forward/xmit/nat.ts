@@ -20,7 +20,8 @@ export const natXmit: XmitModule = {
   inbound(pl: Pipeline, r: number, dest: CoreDest): number {
     const e = pl.conns.e;
     const dport = e[r * STRIDE + PORTS_D]! >>> 16;
-    rewriteAddrPort(pl.p, 1, dest.w0, dest.w1, dest.w2, dest.w3, dport);
+    // `| 0` as in outbound(): the dest's words are uint32 (heap numbers when passed on above 2^31).
+    rewriteAddrPort(pl.p, 1, dest.w0 | 0, dest.w1 | 0, dest.w2 | 0, dest.w3 | 0, dport);
     return pl.toDest(dest);
   },
 
@@ -39,14 +40,14 @@ export const natXmit: XmitModule = {
     const p = pl.p;
     if (toReal) {
       // ip_vs_nat_icmp(inout=0): outer daddr and quoted saddr/sport become the real server's.
-      rewriteOuterAddr(p, 1, dest.w0, dest.w1, dest.w2, dest.w3);
-      rewriteInner(p, inner, 0, e[o + D0]!, e[o + D0 + 1]!, e[o + D0 + 2]!, e[o + D0 + 3]!, e[o + PORTS_D]! >>> 16);
+      rewriteOuterAddr(p, 1, dest.w0 | 0, dest.w1 | 0, dest.w2 | 0, dest.w3 | 0);
+      rewriteInner(p, inner, 0, e[o + D0]! | 0, e[o + D0 + 1]! | 0, e[o + D0 + 2]! | 0, e[o + D0 + 3]! | 0, e[o + PORTS_D]! >>> 16);
       fixIcmpChecksum(p);
       return pl.toDest(dest);
     }
     // ip_vs_nat_icmp(inout=1): outer saddr and quoted daddr/dport become the virtual service's.
-    rewriteOuterAddr(p, 0, e[o + V0]!, e[o + V0 + 1]!, e[o + V0 + 2]!, e[o + V0 + 3]!);
-    rewriteInner(p, inner, 1, e[o + V0]!, e[o + V0 + 1]!, e[o + V0 + 2]!, e[o + V0 + 3]!, e[o + PORTS_CV]! & 0xffff);
+    rewriteOuterAddr(p, 0, e[o + V0]! | 0, e[o + V0 + 1]! | 0, e[o + V0 + 2]! | 0, e[o + V0 + 3]! | 0);
+    rewriteInner(p, inner, 1, e[o + V0]! | 0, e[o + V0 + 1]! | 0, e[o + V0 + 2]! | 0, e[o + V0 + 3]! | 0, e[o + PORTS_CV]! & 0xffff);
     fixIcmpChecksum(p);
     return pl.toClient(r);
   },

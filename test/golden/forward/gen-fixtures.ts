@@ -111,6 +111,64 @@ function nat(): Fixture {
   return { description: 'NAT: both directions, ICMP errors both ways, host-like answers for unserved VIP ports', setup: 'standard', steps };
 }
 
+function icmp(): Fixture {
+  const steps: Step[] = [];
+  const RS31 = '198.18.1.31';
+  const q = [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+  // A DR connection and a UDP NAT one to be quoted.
+  steps.push({
+    desc: 'DR in: SYN to VIP_DR:80 (the connection the next error quotes)',
+    if: 0, in: hex(fromRouter({ src: CLIENT, dst: VIP_DR, l4: tcp(41500, 80, 'S', 1) })),
+    expect: { if: 1, out: hex(toReal(MAC.rs21, { src: CLIENT, dst: VIP_DR, l4: tcp(41500, 80, 'S', 1) })) },
+  });
+  const drReply = ipPacket({ src: VIP_DR, dst: CLIENT, l4: tcp(80, 41500, 'SA', 7, 2, new Array(20).fill(3)) });
+  const drErr = { type: 3, code: 4, rest: [0, 0, 0x05, 0xa0] };
+  steps.push({
+    desc: 'DR ICMP relay: frag-needed from the client side about the real server\'s direct reply goes to the real server unchanged (ip_vs_in_icmp, DR)',
+    if: 0, in: hex(icmpError({ dstMac: MAC.eth0, srcMac: MAC.router }, '198.18.0.254', VIP_DR, drErr.type, drErr.code, drErr.rest, drReply)),
+    expect: { if: 1, out: hex(icmpError({ dstMac: MAC.rs21, srcMac: MAC.eth1 }, '198.18.0.254', VIP_DR, drErr.type, drErr.code, drErr.rest, drReply)) },
+  });
+  steps.push({
+    desc: 'UDP NAT in: query to VIP:53 (the flow the next errors quote)',
+    if: 0, in: hex(fromRouter({ src: CLIENT, dst: VIP, l4: { proto: 'udp', sport: 33400, dport: 53, payload: q } })),
+    expect: { if: 1, out: hex(toReal(MAC.rs31, { src: CLIENT, dst: RS31, l4: { proto: 'udp', sport: 33400, dport: 53, payload: q } })) },
+  });
+  const answer = ipPacket({ src: VIP, dst: CLIENT, l4: { proto: 'udp', sport: 53, dport: 33400, payload: q } });
+  steps.push({
+    desc: 'UDP ICMP port unreachable from the client about the answer: to the real server, outer dst and quoted src:sport rewritten (ip_vs_in_icmp)',
+    if: 0, in: hex(icmpError({ dstMac: MAC.eth0, srcMac: MAC.router }, CLIENT, VIP, 3, 3, [0, 0, 0, 0], answer)),
+    expect: { if: 1, out: hex(icmpError({ dstMac: MAC.rs31, srcMac: MAC.eth1 }, CLIENT, RS31, 3, 3, [0, 0, 0, 0], patchQuoted(answer, 'src', RS31, 53))) },
+  });
+  const query = ipPacket({ src: CLIENT, dst: RS31, l4: { proto: 'udp', sport: 33400, dport: 53, payload: q } });
+  steps.push({
+    desc: 'UDP ICMP host unreachable from the real side about a forwarded query: to the client, outer src and quoted dst:dport become VIP:53 (ip_vs_out_icmp)',
+    if: 1, in: hex(icmpError({ dstMac: MAC.eth1, srcMac: MAC.rs11 }, '198.18.1.254', CLIENT, 3, 1, [0, 0, 0, 0], query)),
+    expect: { if: 0, out: hex(icmpError({ dstMac: MAC.router, srcMac: MAC.eth0 }, VIP, CLIENT, 3, 1, [0, 0, 0, 0], patchQuoted(query, 'dst', VIP, 53))) },
+  });
+  steps.push({
+    desc: 'ICMP source quench (type 4) about the answer is relayed like an unreachable (ip_vs_in_icmp: DEST_UNREACH, SOURCE_QUENCH, TIME_EXCEEDED)',
+    if: 0, in: hex(icmpError({ dstMac: MAC.eth0, srcMac: MAC.router }, CLIENT, VIP, 4, 0, [0, 0, 0, 0], answer)),
+    expect: { if: 1, out: hex(icmpError({ dstMac: MAC.rs31, srcMac: MAC.eth1 }, CLIENT, RS31, 4, 0, [0, 0, 0, 0], patchQuoted(answer, 'src', RS31, 53))) },
+  });
+  steps.push({
+    desc: 'ICMP time exceeded (type 11) from the real side is relayed to the client',
+    if: 1, in: hex(icmpError({ dstMac: MAC.eth1, srcMac: MAC.rs11 }, '198.18.1.254', CLIENT, 11, 0, [0, 0, 0, 0], query)),
+    expect: { if: 0, out: hex(icmpError({ dstMac: MAC.router, srcMac: MAC.eth0 }, VIP, CLIENT, 11, 0, [0, 0, 0, 0], patchQuoted(query, 'dst', VIP, 53))) },
+  });
+  steps.push({
+    desc: 'ICMP parameter problem (type 12) is not one IPVS relays: left alone',
+    if: 0, in: hex(icmpError({ dstMac: MAC.eth0, srcMac: MAC.router }, CLIENT, VIP, 12, 0, [20, 0, 0, 0], answer)),
+    expect: 'ignore',
+  });
+  const bad = icmpError({ dstMac: MAC.eth0, srcMac: MAC.router }, CLIENT, VIP, 3, 3, [0, 0, 0, 0], answer);
+  bad[36] = bad[36]! ^ 0xff; // ICMP checksum (14 + 20 + 2)
+  steps.push({
+    desc: 'an ICMP error with a bad checksum is dropped, not relayed with a fresh one (ip_vs_in_icmp "Ensure the checksum is correct")',
+    if: 0, in: hex(bad), expect: 'drop',
+  });
+  return { description: 'ICMP errors: DR relay, UDP NAT both ways, the types IPVS relays, bad checksums', setup: 'standard', steps };
+}
+
 function dr(): Fixture {
   return {
     description: 'DR: only the destination MAC changes; same frame otherwise',
@@ -234,6 +292,18 @@ function bad(): Fixture {
   const trunc = good.slice(0, 30);
   const tot = [...good]; tot[17] = 0xff;
   const gre = fromRouter({ src: CLIENT, dst: VIP, l4: { proto: 47, payload: [0, 0, 8, 0] } });
+  // IP total length 30: the TCP header has 10 bytes; the IP header checksum fixed for it.
+  const cut = (f: number[]) => {
+    const o = f.slice(0, 14 + 30);
+    o[16] = 0; o[17] = 30; o[24] = 0; o[25] = 0;
+    const c = naiveChecksum(o.slice(14, 34));
+    o[24] = c >> 8; o[25] = c & 255;
+    return o;
+  };
+  const truncL4 = cut(good);
+  const truncOther = cut(fromRouter({ src: CLIENT, dst: '198.18.0.77', l4: tcp(43000, 80, 'S') }));
+  const doff = [...good]; doff[14 + 20 + 12] = 0x30;
+  const doffBig = [...good]; doffBig[14 + 20 + 12] = 0xf0;
   const other = fromRouter({ src: CLIENT, dst: '198.18.0.77', l4: { proto: 47, payload: [0, 0, 8, 0] } });
   return {
     description: 'Bad frames: counted by reason; dropped when addressed to an owned VIP, left to the kernel otherwise',
@@ -245,6 +315,10 @@ function bad(): Fixture {
       { desc: 'truncated IPv4 header: left to the kernel (truncated_l3, destination unknown)', if: 0, in: hex(trunc), expect: 'ignore' },
       { desc: 'GRE to a VIP: dropped (unknown_protocol)', if: 0, in: hex(gre), expect: 'drop' },
       { desc: 'GRE to an address the core does not own: left to the kernel', if: 0, in: hex(other), expect: 'ignore' },
+      { desc: 'TCP header cut short (10 of 20 bytes inside the IP length) to a VIP: dropped (truncated_l4)', if: 0, in: hex(truncL4), expect: 'drop' },
+      { desc: 'TCP data offset 3 (12 bytes, below the minimum 20) to a VIP: dropped (bad_tcp_doff)', if: 0, in: hex(doff), expect: 'drop' },
+      { desc: 'TCP data offset beyond the segment to a VIP: dropped (bad_tcp_doff)', if: 0, in: hex(doffBig), expect: 'drop' },
+      { desc: 'truncated TCP header to an address the core does not own: left to the kernel', if: 0, in: hex(truncOther), expect: 'ignore' },
     ],
   };
 }
@@ -275,7 +349,7 @@ function gso(): Fixture {
 }
 
 const dir = new URL('.', import.meta.url);
-for (const [name, f] of Object.entries({ nat: nat(), dr: dr(), udp: udp(), responder: responder(), ipv6: ipv6(), bad: bad(), gso: gso() })) {
+for (const [name, f] of Object.entries({ nat: nat(), dr: dr(), udp: udp(), icmp: icmp(), responder: responder(), ipv6: ipv6(), bad: bad(), gso: gso() })) {
   writeFileSync(new URL(`${name}.json`, dir), JSON.stringify(f, null, 2) + '\n');
 }
 console.log('fixtures written');

@@ -11,7 +11,10 @@ test('lvsadm parses its commands and ipvsadm-style listing flags', () => {
   assert.equal(p('--json vrrp').json, true);
   const l = p('-L -n --stats');
   assert.equal(l.cmd, 'lvs');
-  assert.deepEqual(l.args, { action: 'list', zero: false, numeric: true, stats: true, rate: false, timeout: false, connections: false, exact: false });
+  assert.deepEqual(l.args, { action: 'list', zero: false, numeric: true, stats: true, rate: false, thresholds: false, persistentConn: false, timeout: false, connections: false, exact: false });
+  assert.equal(p('-L -n --thresholds').args.thresholds, true);
+  assert.equal(p('-L -n --persistent-conn').args.persistentConn, true);
+  assert.equal(p('-L -n --persistent-conn').view, 'list');
   assert.equal(p('-Ln').args.numeric, true);
   assert.equal(p('-lnc').view, 'connections');
   assert.equal(p('-L --timeout').view, 'timeout');
@@ -21,7 +24,7 @@ test('lvsadm parses its commands and ipvsadm-style listing flags', () => {
 });
 
 test('lvsadm rejects bad usage with ERR_LVSADM_USAGE', () => {
-  for (const bad of ['frobnicate', 'status extra', 'trace sctp a b', 'trace tcp a', '-L --bogus', '-Lq', '--control']) {
+  for (const bad of ['frobnicate', 'status extra', 'trace sctp a b', 'trace tcp a', '-L --bogus', '-Lq', '--control', '-L --stats --rate', '-L --thresholds --persistent-conn']) {
     assert.throws(() => p(bad), (e: { code: string }) => e.code === 'ERR_LVSADM_USAGE', bad);
   }
 });

@@ -9,23 +9,24 @@ const zero = { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 };
 const noRate = { cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
 function real(address: string, port: number, o: Partial<LvsReal> = {}): LvsReal {
   return { key: `${address}:${port}`, address, port, forward: 'Masq', weight: 1, up: true, inService: true, activeConns: 0, inactiveConns: 0,
-    persistConns: 0, upperThreshold: 0, lowerThreshold: 0, stats: zero, rates: noRate, sorry: false, ...o };
+    persistConns: 0, upperThreshold: 0, lowerThreshold: 0, stats: zero, totals: zero, rates: noRate, sorry: false, ...o };
 }
 const result: LvsResult = {
   connTableSize: 4096,
   timeouts: { tcp: 900, tcpfin: 120, udp: 300 },
   counters: {},
   services: [
-    { key: 'tcp:198.18.0.10:80', protocol: 'TCP', family: 'ipv4', address: '198.18.0.10:80', fwmark: 0, group: null, scheduler: 'rr',
-      persistentS: 0, granularity: 32, ops: false, active: true, quorumUp: true,
-      stats: { conns: 9, inpkts: 54, outpkts: 45, inbytes: 3672, outbytes: 4563 }, rates: { cps: 1, inpps: 5, outpps: 4, inbps: 300, outbps: 380 },
+    { key: 'tcp:198.18.0.10:80', virtualServer: 'tcp:198.18.0.10:80', protocol: 'TCP', family: 'ipv4', address: '198.18.0.10:80', fwmark: 0, group: null, scheduler: 'rr',
+      schedulerFlags: [], persistentS: 0, granularity: 32, ops: false, active: true, quorumUp: true,
+      stats: { conns: 9, inpkts: 54, outpkts: 45, inbytes: 3672, outbytes: 4563 }, totals: { conns: 19, inpkts: 154, outpkts: 145, inbytes: 13672, outbytes: 14563 }, rates: { cps: 1, inpps: 5, outpps: 4, inbps: 300, outbps: 380 },
       reals: [
         real('198.18.1.12', 8080, { activeConns: 2, inactiveConns: 1, stats: { conns: 3, inpkts: 18, outpkts: 15, inbytes: 1224, outbytes: 1521 } }),
-        real('198.18.1.11', 8080, { stats: { conns: 6, inpkts: 36, outpkts: 30, inbytes: 2448, outbytes: 150_000_000 } }),
+        real('198.18.1.11', 8080, { stats: { conns: 6, inpkts: 36, outpkts: 30, inbytes: 2448, outbytes: 150_000_000 }, totals: { conns: 6, inpkts: 36, outpkts: 30, inbytes: 2448, outbytes: 150_000_001 } }),
         real('198.18.1.13', 8080, { up: false, inService: false }),
+        real('198.18.1.99', 80, { key: 'sorry:198.18.1.99:80', sorry: true, inService: false, weight: 0, totals: { conns: 2, inpkts: 2, outpkts: 2, inbytes: 80, outbytes: 80 } }),
       ] },
-    { key: 'fwmark:5', protocol: 'TCP', family: 'ipv4', address: '', fwmark: 5, group: null, scheduler: 'wlc', persistentS: 60, granularity: 24,
-      ops: false, active: true, quorumUp: true, stats: zero, rates: noRate, reals: [real('198.18.2.21', 0, { forward: 'Route', weight: 3 })] },
+    { key: 'fwmark:5', virtualServer: 'fwmark:5', protocol: 'TCP', family: 'ipv4', address: '', fwmark: 5, group: null, scheduler: 'wlc', schedulerFlags: [], persistentS: 60, granularity: 24,
+      ops: false, active: true, quorumUp: true, stats: zero, totals: zero, rates: noRate, reals: [real('198.18.2.21', 0, { forward: 'Route', weight: 3 })] },
   ],
   conns: [{ proto: 'TCP', expireS: 899, state: 'ESTABLISHED', source: '198.18.0.100:40000', virtual: '198.18.0.10:80', destination: '198.18.1.12:8080', template: false, method: 'Masq' }],
 };
@@ -68,7 +69,7 @@ test('lvsadm -L -n -c and --timeout', () => {
 });
 
 test('trace text names the service, the template and the pick', () => {
-  const s = formatTrace({ flow: 'tcp 198.18.0.100:1 -> 198.18.2.11:443', service: 'fwmark:5', matchedBy: 'fwmark', fwmark: 5, serviceActive: true,
+  const s = formatTrace({ flow: 'tcp 198.18.0.100:1 -> 198.18.2.11:443', service: 'fwmark:5', virtualServer: 'fwmark:5', matchedBy: 'fwmark', fwmark: 5, serviceActive: true,
     existingConnection: null, persistence: { template: 'fwmark 198.18.0.0/24 -> mark 5:0', hit: true, dest: '198.18.2.21:0' }, scheduler: 'wlc',
     dest: '198.18.2.21:0', method: 'DR', reason: 'persistence template' });
   assert.match(s, /service: +fwmark:5 \(matched by fwmark, fwmark 5\)/);
@@ -100,10 +101,54 @@ test('Prometheus series from the lvs result', async () => {
   const reg = new Registry();
   const off = registerForwardingMetrics(reg, async () => ({ ...result, counters: { frames: 10, bad_ihl: 1 } }));
   const text = await reg.metrics();
-  assert.match(text, /lvsd_lvs_service_connections_total\{service="tcp:198\.18\.0\.10:80"\} 9/);
-  assert.match(text, /lvsd_lvs_real_bytes_total\{service="tcp:198\.18\.0\.10:80",real="198\.18\.1\.11:8080",direction="out"\} 150000000/);
+  // _total series are the monotonic totals, not the listing's counters (zeroed by -Z).
+  assert.match(text, /lvsd_lvs_service_connections_total\{service="tcp:198\.18\.0\.10:80"\} 19/);
+  assert.match(text, /lvsd_lvs_real_bytes_total\{service="tcp:198\.18\.0\.10:80",real="198\.18\.1\.11:8080",direction="out"\} 150000001/);
+  assert.match(text, /lvsd_lvs_real_connections_total\{service="tcp:198\.18\.0\.10:80",real="sorry:198\.18\.1\.99:80"\} 2/);
   assert.match(text, /lvsd_lvs_real_connections\{service="tcp:198\.18\.0\.10:80",real="198\.18\.1\.12:8080",state="active"\} 2/);
   assert.match(text, /lvsd_forward_frames_total\{outcome="bad_ihl"\} 1/);
   off();
   assert.doesNotMatch(await reg.metrics(), /lvsd_lvs/);
+});
+
+test('lvsadm -L -n: scheduler flags as ipvsadm print_sched_flags, ops after persistence', () => {
+  const svc = { ...result.services[0]!, scheduler: 'sh', schedulerFlags: ['sh-fallback', 'sh-port'], persistentS: 300, granularity: 24, ops: true };
+  const s = formatList({ ...result, services: [svc] }).split('\n');
+  assert.equal(s[3], 'TCP  198.18.0.10:80 sh (sh-fallback,sh-port) persistent 300 mask 255.255.255.0 ops');
+  const mh = formatList({ ...result, services: [{ ...svc, scheduler: 'mh', schedulerFlags: ['mh-port'], persistentS: 0, ops: false }] }).split('\n');
+  assert.equal(mh[3], 'TCP  198.18.0.10:80 mh (mh-port)');
+});
+
+test('lvsadm -L -n --thresholds and --persistent-conn: ipvsadm print_title rows and columns', () => {
+  const t = formatList(result, { thresholds: true }).split('\n');
+  assert.equal(t[1], 'Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn ');
+  assert.equal(t[2], '  -> RemoteAddress:Port');
+  assert.equal(t[3], 'TCP  198.18.0.10:80 rr');
+  assert.equal(t[5], '  -> 198.18.1.12:8080             0          0          2          1         ');
+  const p = formatList(result, { persistentConn: true }).split('\n');
+  assert.equal(p[1], 'Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn ');
+  assert.equal(p[2], '  -> RemoteAddress:Port');
+  assert.equal(p[5], '  -> 198.18.1.12:8080             1         0           2          1         ');
+});
+
+test('lvsadm -L -n: a virtual_server_group lists one row per IPVS service (ipvsadm shows each entry); IPv4 before IPv6, by address bytes', () => {
+  const entry = (key: string, address: string, fwmark = 0, family: 'ipv4' | 'ipv6' = 'ipv4') => ({
+    ...result.services[0]!, key, virtualServer: 'group:tcp:web', group: 'web', address, fwmark, family,
+    reals: [real(family === 'ipv6' ? '2001:db8:1::11' : '198.18.1.11', 0)],
+  });
+  const s = formatList({ ...result, services: [
+    entry('group:tcp:web@fwmark:9', '', 9), entry('group:tcp:web@198.18.0.100:80', '198.18.0.100:80'),
+    entry('group:tcp:web6@[2001:db8::10]:80', '[2001:db8::10]:80', 0, 'ipv6'), entry('group:tcp:web@198.18.0.21:80', '198.18.0.21:80'),
+  ] }).split('\n');
+  assert.deepEqual(s.filter((l) => !l.startsWith('  ->')).slice(2), [
+    'TCP  198.18.0.21:80 rr', 'TCP  198.18.0.100:80 rr', 'TCP  [2001:db8::10]:80 rr', 'FWM  9 rr', '',
+  ]);
+  assert.ok(!s.join('\n').includes('group:'), 'no group pseudo-row');
+  assert.ok(s.includes('  -> 198.18.1.11:0                Masq    1      0          0         '));
+});
+
+test('trace text names the virtual_server of a group entry', () => {
+  const s = formatTrace({ flow: 'tcp 198.18.0.100:1 -> 198.18.0.21:80', service: 'group:tcp:web@198.18.0.21:80', virtualServer: 'group:tcp:web', matchedBy: 'address', fwmark: 0,
+    serviceActive: true, existingConnection: null, persistence: null, scheduler: 'rr', dest: '198.18.1.11:80', method: 'NAT', reason: 'scheduler rr picked it' });
+  assert.match(s, /service: +group:tcp:web@198\.18\.0\.21:80 \(virtual_server group:tcp:web, matched by address\)/);
 });

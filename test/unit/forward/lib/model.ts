@@ -27,7 +27,8 @@ export interface VsSpec {
   persistenceTimeoutS?: number;
   persistenceGranularity?: number;
   ops?: boolean;
-  sorry?: { address: string; port: number; method?: ForwardMethod };
+  sorry?: { address: string; port: number; method?: ForwardMethod; inhibit?: boolean };
+  schedulerFlags?: Partial<{ shFallback: boolean; shPort: boolean; mhFallback: boolean; mhPort: boolean }>;
   ownerInstance?: string | null;
   interface?: string;
   reals: RsSpec[];
@@ -59,10 +60,10 @@ export function virtualServer(v: VsSpec): VirtualServer {
   const family = v.family ?? (v.match.kind === 'addr' ? ipFamily(v.match.address) ?? 'ipv4' : 'ipv4');
   return {
     key: vsKey(v), match: v.match, protocol: v.protocol ?? 'tcp', family, scheduler: v.scheduler ?? 'rr',
-    schedulerFlags: { shFallback: false, shPort: false, mhFallback: false, mhPort: false }, method,
+    schedulerFlags: { shFallback: false, shPort: false, mhFallback: false, mhPort: false, ...v.schedulerFlags }, method,
     persistenceTimeoutS: v.persistenceTimeoutS ?? 0, persistenceGranularity: v.persistenceGranularity ?? (family === 'ipv4' ? 32 : 128),
     quorum: 1, hysteresis: 0, quorumUp: null, quorumDown: null,
-    sorryServer: v.sorry ? { address: v.sorry.address, port: v.sorry.port, method: v.sorry.method ?? method, inhibit: false } : null,
+    sorryServer: v.sorry ? { address: v.sorry.address, port: v.sorry.port, method: v.sorry.method ?? method, inhibit: v.sorry.inhibit ?? false } : null,
     omega: false, haSuspend: false, ops: v.ops ?? false, virtualhost: null, ownerInstance: v.ownerInstance ?? null,
     interface: v.interface ?? 'eth0',
     realServers: Object.fromEntries(v.reals.map((r) => [rsKey(r.address, r.port), realServer(r, method)])),

@@ -9,6 +9,8 @@
  */
 import { Pipeline, A_TX } from '../../../../src/forward/pipeline.js';
 import { makeModel, type ModelSpec } from './model.js';
+import { ipvsServicesOf } from '../../../../src/forward/services.js';
+import { sorryKeyOf } from '../../../../src/forward/dests.js';
 import type { Model } from '../../../../src/model/types.js';
 
 export const MAC = {
@@ -54,8 +56,11 @@ export function standardPipeline(spec: ModelSpec = standardSpec(), opts: { vnet?
   const slots = { svc: {} as Record<string, number>, dest: {} as Record<string, number> };
   let si = 0, di = 0;
   for (const vs of Object.values(model.virtualServers)) {
-    slots.svc[vs.key] = si++;
-    for (const rs of Object.values(vs.realServers)) slots.dest[`${vs.key}|${rs.key}`] = di++;
+    for (const d of ipvsServicesOf(model, vs)) {
+      slots.svc[d.key] = si++;
+      for (const rs of Object.values(vs.realServers)) slots.dest[`${d.key}|${rs.key}`] = di++;
+      if (vs.sorryServer) slots.dest[`${d.key}|${sorryKeyOf(vs.sorryServer)}`] = di++;
+    }
   }
   pl.applyModel(model, slots);
   pl.setClaim(null, Object.values(model.coreVips), true);
