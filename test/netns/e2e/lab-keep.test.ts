@@ -8,17 +8,21 @@
  *   without the native addon (it needs neither);
  * - Ctrl-C (SIGINT to the lab's whole process group, as a terminal sends it) while lvsd
  *   starts, and twice in the middle of the story: the lab removes everything, the second
- *   Ctrl-C does not cut the removal short, and no process the run started survives.
+ *   Ctrl-C does not cut the removal short, and no process the run started survives;
+ * - the lab itself killed (SIGKILL: no cleanup at all) the moment its first real server
+ *   exists: that server is already in the state file (recorded at spawn, not once it
+ *   listens, so a `--down` after any crash knows it), and `--down` removes the rest.
  * Each run has its own namespace prefix and state directory (never a person's kept lab).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canUseNetns, run } from '../../../src/lab/topology.js';
 import { PACKAGE_ROOT } from '../../../src/lab/paths.js';
 import { LAB } from '../../../src/lab/network.js';
+import type { LabState } from '../../../src/lab/state.js';
 import { labRunIds, leftovers, namespacesOf, processesOf, runs, scrub, startLab, type LabRunIds } from './lib/lab-run.js';
 import { sleep } from './lib/pair.js';
 
@@ -143,6 +147,44 @@ test('Ctrl-C twice in the middle of the story: the second one does not cut the r
     assert.ok(r.out.includes('still removing the lab'), `the second Ctrl-C came during the removal and was refused:\n${r.out}`);
     assert.ok(r.recorded >= 5, `lvsd twice and three real servers were running: ${r.recorded}`);
     t.diagnostic(`E2E_MEASURE lab-sigint-story ${JSON.stringify({ code: r.code, recorded: r.recorded })}`);
+  } finally {
+    await scrub(ids);
+  }
+});
+
+test('the lab SIGKILLed as its first real server starts: the server was recorded at spawn, --down removes the rest', { skip, timeout: 90_000 }, async (t) => {
+  const ids = labRunIds('e2ecrash');
+  try {
+    const lab = startLab(ids, []);
+    let real: { pid: number; cmdline: string } | undefined;
+    for (const end = Date.now() + 60_000; !real && Date.now() < end;) {
+      real = processesOf(ids).find((p) => p.cmdline.includes('real-server.js'));
+      if (!real) await sleep(5);
+    }
+    assert.ok(real, `a real server started:\n${lab.output()}`);
+    const seenAt = Date.now();
+    // Recorded at spawn: in the state file within milliseconds, long before Node has started
+    // and the server listens (a few hundred ms).
+    const stateFile = join(ids.stateDir, 'state.json');
+    const recorded = () => {
+      try {
+        return (JSON.parse(readFileSync(stateFile, 'utf8')) as LabState).processes.some((p) => p.pid === real!.pid && p.program === 'real-server.js');
+      } catch {
+        return false;
+      }
+    };
+    while (!recorded() && Date.now() - seenAt < 30) await sleep(2);
+    const recordedAfterMs = Date.now() - seenAt;
+    const isRecorded = recorded();
+    const listening = (await run('ip', ['netns', 'exec', `${ids.prefix}rs1`, 'ss', '-Hltn'], 10_000, false)).stdout.includes(':80');
+    lab.child.kill('SIGKILL');
+    await lab.exited;
+    assert.ok(isRecorded, `real server pid ${real.pid} is in the state file ${recordedAfterMs} ms after it appeared (before it listens: ${!listening})`);
+    const down = startLab(ids, ['--down']);
+    assert.equal((await down.exited).code, 0, down.output());
+    assert.ok(!runs(real.pid, 'real-server.js'), `it no longer runs:\n${down.output()}`);
+    assert.deepEqual(await leftovers(ids), { namespaces: [], processes: [], stateDir: false }, down.output());
+    t.diagnostic(`E2E_MEASURE lab-crash ${JSON.stringify({ recordedAfterMs, listeningWhenRecorded: listening, down: down.output().trim().split('\n').map((l) => l.slice(0, 70)) })}`);
   } finally {
     await scrub(ids);
   }

@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canUseNetns } from '../../../src/lab/topology.js';
 import { labSettings } from '../../../src/lab/settings.js';
+import { LAB } from '../../../src/lab/network.js';
 import { labRunIds, leftovers, runs, scrub, startLab } from './lib/lab-run.js';
 
 const skip = !canUseNetns() && 'needs root and iproute2';
@@ -42,7 +43,7 @@ test('npm run lab: five acts, a summary that adds up, a failover gap within boun
     const d2 = daemonLines(out, 'dir2');
     const has = (lines: string[], text: string) => lines.some((l) => l.includes(text));
     assert.ok(has(d2, `sync group ${group} -> MASTER (master_down_timer)`), `dir2 takes over when dir1 is killed:\n${d2.join('\n')}`);
-    assert.ok(has(d2, `VIP ${'198.18.0.10'} added on eth0 (core)`) && has(d2, 'VIP 198.18.1.254 added on eth1 (core)'), 'dir2 claims both VIPs');
+    assert.ok(has(d2, `VIP ${LAB.vip} added on eth0 (core)`) && has(d2, `VIP ${LAB.gatewayVip} added on eth1 (core)`), 'dir2 claims both VIPs');
     assert.ok(has(d1, `sync group ${group} -> MASTER (preempt)`), `dir1 preempts when it returns:\n${d1.join('\n')}`);
     assert.ok(has(d2, `sync group ${group} -> BACKUP (higher_priority_advert)`), 'dir2 steps back');
     for (const d of [d1, d2]) {
