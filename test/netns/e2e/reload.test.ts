@@ -19,6 +19,7 @@ import { canUseNetns } from '../../../src/lab/topology.js';
 import { tally } from '../../../src/lab/probe.js';
 import { PROGRAMS } from '../../../src/lab/paths.js';
 import { LAB, Pair, sleep, type LogEvent } from './lib/pair.js';
+import { StallWitness } from './lib/stall.js';
 
 const skip = !canUseNetns() && 'needs root and iproute2';
 const [rs1, rs2, rs3] = LAB.reals;
@@ -101,6 +102,7 @@ test('SIGHUP adds rs4 and removes rs3 under traffic: untouched connections live 
     await sleep(100);
   }
   const probe = await pair.probe({ intervalMs: 20 });
+  const witness = new StallWitness(pair.topo, 'front');
   await sleep(1000);
   const nameOf = (s: Stream) => s.lines[0]?.text.split(' ')[0];
   assert.deepEqual(streams.map(nameOf).sort(), [rs1!.name, rs1!.name, rs2!.name, rs2!.name, rs3!.name, rs3!.name], 'rr spread the streams over the three');
@@ -124,10 +126,20 @@ test('SIGHUP adds rs4 and removes rs3 under traffic: untouched connections live 
   const kept = streams.filter((s) => nameOf(s) !== rs3!.name);
   const removed = streams.filter((s) => nameOf(s) === rs3!.name);
   const maxGap = (s: Stream) => s.lines.reduce((m, l, i) => (i ? Math.max(m, l.t - s.lines[i - 1]!.t) : 0), 0);
+  /** Where the longest gap ended, relative to the reload (ms). */
+  const maxGapAt = (s: Stream) => {
+    let at = 0;
+    let best = 0;
+    for (let i = 1; i < s.lines.length; i++) if (s.lines[i]!.t - s.lines[i - 1]!.t > best) { best = s.lines[i]!.t - s.lines[i - 1]!.t; at = s.lines[i]!.t; }
+    return at - reloadAt;
+  };
+  const stalls = await witness.stop();
   const after = tally(records, applied[0]!.t + 1500);
   t.diagnostic(`E2E_MEASURE reload ${JSON.stringify({
     realServers: (applied[0]!.summary as Record<string, unknown>).realServers,
-    kept: kept.map((s) => ({ real: nameOf(s), lines: s.lines.length, linesAfterReload: s.lines.filter((l) => l.t > reloadAt).length, maxGapMs: maxGap(s), exit: s.exit })),
+    kept: kept.map((s) => ({ real: nameOf(s), lines: s.lines.length, linesAfterReload: s.lines.filter((l) => l.t > reloadAt).length, maxGapMs: maxGap(s), maxGapEndedAfterReloadMs: maxGapAt(s), exit: s.exit })),
+    // Pauses of an unrelated process (lib/stall.ts): a gap in every stream at once that the witness also saw is the machine's.
+    machineStalls: stalls.map((x) => ({ afterReloadMs: x.at - reloadAt, lateMs: x.lateMs })).sort((a, b) => b.lateMs - a.lateMs).slice(0, 3),
     removed: removed.map((s) => ({ real: nameOf(s), linesAfterReload: s.lines.filter((l) => l.t > reloadAt).length, exit: s.exit })),
     requests: tally(records), afterReload: after,
     checkers: Object.fromEntries(LAB.directors.map((d) => [d.name, [rs1!, rs2!].map((r) => {
