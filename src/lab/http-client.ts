@@ -8,7 +8,9 @@
  * stdout, one JSON object per line:
  *   {"ready":EPOCH_MS}
  *   {"seq":0,"sent":EPOCH_MS,"ms":1.9,"rs":"rs1"}                 answered (200, body = name)
- *   {"seq":1,"sent":EPOCH_MS,"ms":800,"err":"timeout"}            unanswered / failed
+ *   {"seq":1,"sent":EPOCH_MS,"ms":800,"err":"timeout","port":41234,"stage":"syn"}
+ *                                      unanswered / failed: the local port, and whether the
+ *                                      connection was made (`connected`) or not (`syn`)
  *   {"done":true,"sent":N}
  * It stops sending after --duration-ms, on SIGTERM/SIGINT, or when stdin is a pipe and closes
  * (so it never outlives the process that started it), lets the requests in flight finish, then exits.
@@ -44,6 +46,10 @@ export interface RequestRecord {
   readonly rs?: string;
   /** Why it failed: timeout, refused, reset, unreachable, `status 503`, or an errno code. */
   readonly err?: string;
+  /** The client's local port of a failed request (to find its packets in a capture); absent when no port was bound. */
+  readonly port?: number;
+  /** A failed request's TCP progress: `syn` (never connected), `connected` (request written, no complete answer). */
+  readonly stage?: 'syn' | 'connected';
 }
 
 /** Parses the client's command line. */
@@ -91,17 +97,28 @@ export function oneRequest(o: ClientOptions, seq: number): Promise<RequestRecord
   return new Promise((resolve) => {
     const sent = now();
     let done = false;
+    let connected = false;
+    let localPort: number | undefined;
     const chunks: Buffer[] = [];
     const sock = connect({ host: o.host, port: o.port, noDelay: true });
+    // The port is bound once the connect call went out (next tick for a literal address);
+    // read it then: after a reset the socket no longer has it.
+    setImmediate(() => { localPort ??= sock.localPort; });
     const finish = (r: { rs?: string; err?: string }) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      localPort ??= sock.localPort;
+      const failure = r.err === undefined ? {} : { ...(localPort ? { port: localPort } : {}), stage: connected ? 'connected' as const : 'syn' as const };
       sock.destroy();
-      resolve({ seq, sent: Math.round(sent * 100) / 100, ms: Math.round((now() - sent) * 100) / 100, ...r });
+      resolve({ seq, sent: Math.round(sent * 100) / 100, ms: Math.round((now() - sent) * 100) / 100, ...r, ...failure });
     };
     const timer = setTimeout(() => finish({ err: 'timeout' }), o.timeoutMs);
-    sock.once('connect', () => sock.write(`GET ${o.path} HTTP/1.1\r\nHost: ${o.host}\r\nConnection: close\r\n\r\n`));
+    sock.once('connect', () => {
+      connected = true;
+      localPort ??= sock.localPort;
+      sock.write(`GET ${o.path} HTTP/1.1\r\nHost: ${o.host}\r\nConnection: close\r\n\r\n`);
+    });
     sock.on('data', (d: Buffer) => chunks.push(d));
     sock.once('error', (e) => finish({ err: reasonOf(e) }));
     sock.once('end', () => {

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Topology } from './topology.js';
+import { interruptedBySignal, Topology } from './topology.js';
 import { LAB } from './network.js';
 import { PACKAGE_ROOT, PROGRAMS } from './paths.js';
 import { Renderer } from './render.js';
@@ -26,23 +26,41 @@ prints both directors' log lines. Needs root, iproute2 and nftables.
   --down    remove a lab left by --keep (or by a run that was killed)
   -h        this text`;
 
-/** A missing prerequisite, named so a person can fix it. */
-export function missingPrerequisites(): string[] {
-  const missing: string[] = [];
-  if (process.getuid?.() !== 0) missing.push('root: the lab creates network namespaces (run it as root, e.g. `sudo npm run lab`)');
-  const works = (cmd: string, args: string[]) => {
+/** What the prerequisite check may look at (the real machine by default; tests pass their own). */
+export interface PrerequisiteProbe {
+  readonly isRoot: () => boolean;
+  /** True when the command runs (exit 0). */
+  readonly works: (cmd: string, args: string[]) => boolean;
+  readonly exists: (path: string) => boolean;
+}
+
+const MACHINE: PrerequisiteProbe = {
+  isRoot: () => process.getuid?.() === 0,
+  works: (cmd, args) => {
     try {
       execFileSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
       return true;
     } catch {
       return false;
     }
-  };
-  if (!works('ip', ['-V'])) missing.push('the `ip` command (Debian package iproute2)');
-  if (!works('nft', ['--version'])) missing.push('the `nft` command (Debian package nftables): lvsd loads its netdev table with it');
-  const built = [PROGRAMS.realServer, PROGRAMS.httpClient, join(PACKAGE_ROOT, 'dist', 'cli', 'lvsd.js')].filter((p) => !existsSync(p));
+  },
+  exists: existsSync,
+};
+
+/**
+ * What is missing to run the lab (`run`) or to remove one (`down`), each named so a person
+ * can fix it. Removing needs only root and iproute2: a kept lab must be removable even after
+ * dist/ or the native addon is gone.
+ */
+export function missingPrerequisites(mode: 'run' | 'down' = 'run', probe: PrerequisiteProbe = MACHINE): string[] {
+  const missing: string[] = [];
+  if (!probe.isRoot()) missing.push(`root: the lab ${mode === 'down' ? 'removes' : 'creates'} network namespaces (run it as root, e.g. \`sudo npm run lab${mode === 'down' ? ' -- --down' : ''}\`)`);
+  if (!probe.works('ip', ['-V'])) missing.push('the `ip` command (Debian package iproute2)');
+  if (mode === 'down') return missing;
+  if (!probe.works('nft', ['--version'])) missing.push('the `nft` command (Debian package nftables): lvsd loads its netdev table with it');
+  const built = [PROGRAMS.realServer, PROGRAMS.httpClient, join(PACKAGE_ROOT, 'dist', 'cli', 'lvsd.js')].filter((p) => !probe.exists(p));
   if (built.length) missing.push(`the compiled code (${built.map((p) => relative(PACKAGE_ROOT, p)).join(', ')}): run \`npm ci\` (it builds dist/) or \`npm run build\``);
-  if (!existsSync(join(PACKAGE_ROOT, 'native', 'build', 'Release', 'lvsd_native.node'))) {
+  if (!probe.exists(join(PACKAGE_ROOT, 'native', 'build', 'Release', 'lvsd_native.node'))) {
     missing.push('the native addon (native/build/Release/lvsd_native.node): run `npm ci` (needs make, g++ and python3) or `node native/build.mjs`');
   }
   return missing;
@@ -61,9 +79,13 @@ export async function labMain(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  const missing = missingPrerequisites();
+  if (values.keep && values.down) {
+    process.stderr.write(`lab: --keep and --down do not go together\n${HELP}\n`);
+    return 2;
+  }
+  const missing = missingPrerequisites(values.down ? 'down' : 'run');
   if (missing.length) {
-    process.stderr.write(`lab: cannot start, missing:\n${missing.map((m) => `  - ${m}`).join('\n')}\n`);
+    process.stderr.write(`lab: cannot ${values.down ? 'remove the lab' : 'start'}, missing:\n${missing.map((m) => `  - ${m}`).join('\n')}\n`);
     return 1;
   }
   if (values.down) {
@@ -81,10 +103,15 @@ export async function labMain(argv: string[]): Promise<number> {
 async function runLab(keep: boolean): Promise<number> {
   const out = new Renderer();
   let finished = false;
-  // Registered before the topology's own handlers (which remove the namespaces and exit).
-  process.once('SIGINT', () => {
-    if (!finished) out.line(`\n${out.yellow('interrupted:')} removing the lab`);
-  });
+  // Registered before the topology's own handlers, which remove the lab (bounded, and not cut
+  // short by a second Ctrl-C) and then exit 128+signal.
+  let interrupted = 0;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      if (finished) return;
+      out.line(interrupted++ === 0 ? `\n${out.yellow(`interrupted (${sig}):`)} removing the lab` : out.yellow('still removing the lab; it stops when everything is gone'));
+    });
+  }
   process.on('exit', () => {
     if (!finished || !keep) rmSync(LAB_STATE_DIR, { recursive: true, force: true });
   });
@@ -95,10 +122,16 @@ async function runLab(keep: boolean): Promise<number> {
     processes.push(p);
     writeState({ startedAt: new Date().toISOString(), processes });
   };
+  writeState({ startedAt: new Date().toISOString(), processes });
   let result: StoryResult | null = null;
   try {
     result = await runStory({ topo, out, stateDir, started });
   } catch (e) {
+    if (interruptedBySignal()) {
+      // The story broke because the lab is being removed under it: let that finish.
+      await topo.cleanup();
+      return new Promise<number>(() => {}); // the signal handler exits
+    }
     out.line();
     out.line(out.red(`lab: ${(e as Error).message}`));
     out.line('lab: removing the lab');

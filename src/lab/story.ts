@@ -5,15 +5,13 @@
  */
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfigFile } from '../config/load.js';
-import type { Model, VrrpInstance } from '../model/types.js';
-import { masterDownIntervalMs } from '../vrrp/machine.js';
 import { LvsdDirector, type LogEvent } from './director.js';
 import { buildLabNetwork, directorByMac, LAB } from './network.js';
 import { LAB_CONFIG_DIR } from './paths.js';
-import { longestFailedRun, Probe, serviceBackAfterMs, tally, type FailedRun } from './probe.js';
+import { longestFailedRun, Probe, serviceBackAfterMs, tally, type FailedRun, type RequestRecord } from './probe.js';
 import { startRealServer, type RealServerProc } from './real-servers.js';
 import { clock, num, type Renderer } from './render.js';
+import { duration, labSettings } from './settings.js';
 import type { StartedProcess } from './state.js';
 import type { Topology } from './topology.js';
 
@@ -43,35 +41,30 @@ interface ActMark {
   readonly fromMs: number;
 }
 
-/** Reads the shipped config the way lvsd does, for the narration's numbers. */
-function readConfig(file: string): Model {
-  const r = loadConfigFile(file);
-  if (!r.ok) throw new Error(`${file}: ${r.diagnostics.map((d) => d.message).join('; ')}`);
-  return r.model;
-}
-
-function frontInstance(m: Model): VrrpInstance {
-  const inst = Object.values(m.instances).find((i) => i.vips.some((v) => v.address === LAB.vip));
-  if (!inst) throw new Error(`no vrrp_instance holds ${LAB.vip}`);
-  return inst;
-}
+/**
+ * How long before and after the returning director's takeover a failed request counts as
+ * lost in the hand-back: a request is at most PROBE_TIMEOUT_MS old when it fails, and the
+ * gratuitous ARPs go out within milliseconds of the transition.
+ */
+const HANDBACK_WINDOW_MS = { before: PROBE_TIMEOUT_MS, after: 100 };
 
 /** Runs the story; returns the running pieces. Throws on anything unexpected. */
 export async function runStory(ctx: StoryContext): Promise<StoryResult> {
   const { topo, out } = ctx;
   const [d1Name, d2Name] = LAB.directors.map((d) => d.name) as [string, string];
-  const models = LAB.directors.map((d) => readConfig(join(LAB_CONFIG_DIR, `${d.name}.conf`)));
-  const i1 = frontInstance(models[0]!);
-  const i2 = frontInstance(models[1]!);
-  const instanceNames = Object.keys(models[0]!.instances);
-  const mdiMs = masterDownIntervalMs(i2.version, i2.priority, i2.advertIntervalMs);
+  // Every figure of the narration comes from the shipped files, read by lvsd's own loader.
+  const s = labSettings();
+  const p1 = s.directors[d1Name]!.priority;
+  const p2 = s.directors[d2Name]!.priority;
+  const mdiMs = s.directors[d2Name]!.masterDownIntervalMs;
   const realNames = LAB.reals.map((r) => r.name);
   const failing = LAB.reals[1]!;
+  const c = s.check;
 
   out.title('lvsd lab: a director pair under traffic, in network namespaces', [
     `client ${LAB.client.address} → VIP ${LAB.vip}:${LAB.port} → ${d1Name} or ${d2Name} (whichever is MASTER) → ${realNames.join(', ')}`,
-    `NAT, round robin, HTTP_GET health checks; VRRPv${i1.version} adverts every ${i1.advertIntervalMs} ms; the real servers' gateway is the VIP ${LAB.gatewayVip}`,
-    `config: config/lab/${d1Name}.conf (priority ${i1.priority}) and config/lab/${d2Name}.conf (priority ${i2.priority})`,
+    `${s.service.method}, ${s.service.scheduler} scheduling, HTTP_GET health checks; VRRPv${s.vrrpVersion} adverts every ${s.advertIntMs} ms; the real servers' gateway is the VIP ${LAB.gatewayVip}`,
+    `config: config/lab/${d1Name}.conf (priority ${p1}) and config/lab/${d2Name}.conf (priority ${p2})`,
   ]);
 
   // ── set up ──
@@ -80,9 +73,8 @@ export async function runStory(ctx: StoryContext): Promise<StoryResult> {
   out.note(`network built: ${topo.namespaces().map((n) => n.slice(topo.prefix.length)).join(', ')}`);
   const reals: RealServerProc[] = [];
   for (const r of LAB.reals) {
-    const p = await startRealServer(topo, r, ctx.stateDir);
-    ctx.started({ pid: p.child.pid!, host: r.name, program: 'real-server.js' });
-    reals.push(p);
+    // Recorded as soon as it exists, so --down finds it even if the lab dies before it listens.
+    reals.push(await startRealServer(topo, r, ctx.stateDir, LAB.port, (child) => ctx.started({ pid: child.pid!, host: r.name, program: 'real-server.js' })));
   }
   out.note(`real servers ${realNames.join(', ')} answer on port ${LAB.port} with their own name (GET /health for the checks)`);
 
@@ -102,6 +94,9 @@ export async function runStory(ctx: StoryContext): Promise<StoryResult> {
   const [dir1, dir2] = directors as [LvsdDirector, LvsdDirector];
   const isState = (inst: string, to: string, after = 0) => (e: LogEvent) =>
     e.event === 'vrrp.transition' && e.instance === inst && e.to === to && e.t >= after;
+  /** The first of the lab's instances to reach a state (with a sync group, the others follow at once). */
+  const anyState = (to: string, after = 0) => (e: LogEvent) =>
+    e.event === 'vrrp.transition' && s.instances.includes(String(e.instance)) && e.to === to && e.t >= after;
   const realsUp = async (d: LvsdDirector) => {
     for (const r of LAB.reals) {
       await d.waitEvent((e) => e.event === 'real.up' && String(e.real).startsWith(`${r.address}:`), 15_000, `${r.name} up on ${d.host}`);
@@ -114,13 +109,13 @@ export async function runStory(ctx: StoryContext): Promise<StoryResult> {
   const c1 = dir1.start();
   ctx.started({ pid: c1.pid!, host: dir1.host, program: 'lvsd.js' });
   await dir1.waitStarted();
-  for (const inst of instanceNames) await dir1.waitEvent(isState(inst, 'MASTER'), 15_000, `${inst} MASTER on ${d1Name}`);
+  for (const inst of s.instances) await dir1.waitEvent(isState(inst, 'MASTER'), 15_000, `${inst} MASTER on ${d1Name}`);
   await realsUp(dir1);
   out.note(`starting lvsd on ${d2Name}:`);
   const c2 = dir2.start();
   ctx.started({ pid: c2.pid!, host: dir2.host, program: 'lvsd.js' });
   await dir2.waitStarted();
-  await dir2.waitEvent(isState(i2.name, 'BACKUP'), 5_000, `${i2.name} BACKUP on ${d2Name}`);
+  for (const inst of s.instances) await dir2.waitEvent(isState(inst, 'BACKUP'), 5_000, `${inst} BACKUP on ${d2Name}`);
   await realsUp(dir2);
   await sleep(300);
 
@@ -148,13 +143,14 @@ export async function runStory(ctx: StoryContext): Promise<StoryResult> {
   acts.push({ title: `${failing.name} fails its check`, fromMs: at });
   out.header(`${failing.name} fails its health check`, [
     `${failing.name}'s /health starts answering 503 (the lab touched ${join(ctx.stateDir, `${failing.name}.fail`)}).`,
-    `Both directors check every second and retry once: ${failing.name} leaves the pool; traffic goes on to the others.`,
+    `Both directors check every ${duration(c.delayLoopMs)} and retry a failed check ${c.retry === 1 ? 'once' : `${c.retry} times`}${c.retry ? `, ${duration(c.delayBeforeRetryMs)} later` : ''}:`,
+    `${failing.name} leaves the pool within ${duration(s.detection.failingAnswerMs)} (delay_loop${c.retry ? ' + retry × delay_before_retry' : ''}); traffic goes on to the others.`,
   ]);
   const touched = Date.now();
   await topo.ok(failing.name, ['touch', join(ctx.stateDir, `${failing.name}.fail`)]);
   const down = await dir1.waitEvent((e) => e.event === 'real.down' && String(e.real).startsWith(`${failing.address}:`) && e.t >= touched, 10_000, `${failing.name} down`);
   await sleep(3000);
-  out.note(`${d1Name} took ${failing.name} out ${num(down.t - touched)} ms after its /health began to fail; since then: ${countsSince(down.t + 50)}`);
+  out.note(`${d1Name} took ${failing.name} out ${num(down.t - touched)} ms after its /health began to fail (at most ${num(s.detection.failingAnswerMs)} ms); since then: ${countsSince(down.t + 50)}`);
   const cut = tally(probe.records, down.t - PROBE_TIMEOUT_MS, down.t + 50).failed;
   if (cut > 0) {
     out.note(`${num(cut)} request(s) in flight to ${failing.name} at that moment were reset: lvsd drops the connections of a server that left ` +
@@ -164,7 +160,7 @@ export async function runStory(ctx: StoryContext): Promise<StoryResult> {
   // ── act 3 ──
   at = Date.now();
   acts.push({ title: `${failing.name} recovers`, fromMs: at });
-  out.header(`${failing.name} recovers`, [`${failing.name}'s /health answers 200 again; its next check passes and it rejoins.`]);
+  out.header(`${failing.name} recovers`, [`${failing.name}'s /health answers 200 again; its next check (within ${duration(c.delayLoopMs)}) passes and it rejoins.`]);
   const healed = Date.now();
   await topo.ok(failing.name, ['rm', '-f', join(ctx.stateDir, `${failing.name}.fail`)]);
   const up = await dir1.waitEvent((e) => e.event === 'real.up' && String(e.real).startsWith(`${failing.address}:`) && e.t >= healed, 10_000, `${failing.name} up`);
@@ -182,7 +178,7 @@ export async function runStory(ctx: StoryContext): Promise<StoryResult> {
   const killAt = Date.now();
   await dir1.stop('SIGKILL');
   out.note(`${clock(killAt)} ${d1Name}'s lvsd killed`);
-  const took = await dir2.waitEvent(isState(i2.name, 'MASTER', killAt), 10_000, `${d2Name} MASTER`);
+  const took = await dir2.waitEvent(anyState('MASTER', killAt), 10_000, `${d2Name} MASTER`);
   await sleep(3000);
   const arp = await clientArp(topo);
   const gap = longestFailedRun(probe.records, killAt - 100, Date.now());
@@ -198,11 +194,14 @@ export async function runStory(ctx: StoryContext): Promise<StoryResult> {
   // ── act 5 ──
   at = Date.now();
   acts.push({ title: `${d1Name} returns`, fromMs: at });
-  const preempts = i1.preempt;
+  const preempts = s.preempt;
   out.header(`${d1Name} returns`, preempts
     ? [
-        `lvsd starts again on ${d1Name}: it comes up as BACKUP and hears ${d2Name} (priority ${i2.priority} < ${i1.priority}).`,
-        `It preempts${i1.preemptDelayMs ? ` after preempt_delay (${num(i1.preemptDelayMs)} ms: time for its own health checks to run)` : ''} and ${d2Name} steps back to BACKUP.`,
+        `lvsd starts again on ${d1Name}: it comes up as BACKUP and hears ${d2Name} (priority ${p2} < ${p1}).`,
+        `It preempts${s.preemptDelayMs ? ` after preempt_delay (${num(s.preemptDelayMs)} ms: time for its own health checks to run)` : ''} and ${d2Name} steps back to BACKUP.`,
+        `A connection open through ${d2Name} at that instant is lost: its state lives in ${d2Name}'s connection table only, and the`,
+        `gratuitous ARPs send its next packets to ${d1Name}, which never saw it (lvsd does not synchronise connections between`,
+        'directors yet; keepalived + IPVS needs lvs_sync_daemon for the same reason). `nopreempt` avoids this second move.',
       ]
     : [`lvsd starts again on ${d1Name}: it comes up as BACKUP and, with nopreempt, leaves ${d2Name} MASTER.`]);
   const restartAt = Date.now();
@@ -211,23 +210,32 @@ export async function runStory(ctx: StoryContext): Promise<StoryResult> {
   await dir1.waitStarted();
   let handback: LogEvent | null = null;
   if (preempts) {
-    handback = await dir1.waitEvent(isState(i1.name, 'MASTER', restartAt), i1.preemptDelayMs + mdiMs + 10_000, `${d1Name} MASTER again`);
-    await dir2.waitEvent(isState(i2.name, 'BACKUP', restartAt), 5_000, `${d2Name} BACKUP again`);
+    handback = await dir1.waitEvent(anyState('MASTER', restartAt), s.preemptDelayMs + mdiMs + 10_000, `${d1Name} MASTER again`);
+    for (const inst of s.instances) await dir2.waitEvent(isState(inst, 'BACKUP', restartAt), 5_000, `${d2Name} ${inst} BACKUP again`);
   } else {
-    await sleep(i1.preemptDelayMs + 3 * mdiMs);
+    await sleep(s.preemptDelayMs + 3 * mdiMs);
   }
   await sleep(3000);
   const records = await probe.stop();
   const endMs = Date.now();
-  const handbackRun = handback ? longestFailedRun(records, handback.t - 200, endMs) : null;
+  const lost = handback ? handbackFailures(records, handback.t) : [];
   if (handback) {
-    out.note(`${d1Name} MASTER again ${num(handback.t - restartAt)} ms after it started; ${handbackRun ? `${num(handbackRun.count)} request(s) failed during the hand-back` : 'no request failed during the hand-back'}`);
+    out.note(`${d1Name} MASTER again ${num(handback.t - restartAt)} ms after it started; ${lost.length ? `${num(lost.length)} request(s) open at the hand-back failed:` : 'no request failed during the hand-back'}`);
+    for (const r of lost) {
+      const rel = Math.round(r.sent - handback.t);
+      out.note(`  sent ${clock(r.sent)} (${rel >= 0 ? '+' : ''}${rel} ms from ${d1Name}'s takeover): ${r.err}${r.stage === 'connected' ? ' after the connection was made' : r.stage === 'syn' ? ' before the connection was made' : ''}`);
+    }
   }
-  out.note(`since then: ${countsSince((handback?.t ?? restartAt) + 50)}`);
+  out.note(`since then: ${countsSince((handback?.t ?? restartAt) + HANDBACK_WINDOW_MS.after)}`);
 
   // ── summary ──
-  summary(out, records, acts, endMs, realNames, { killGap, killToMasterMs: took.t - killAt, mdiMs, handbackRun, d1Name, d2Name });
+  summary(out, records, acts, endMs, realNames, { killGap, killToMasterMs: took.t - killAt, mdiMs, handbackLost: lost.length, d1Name, d2Name });
   return { directors, reals };
+}
+
+/** Failed requests sent in the hand-back window around the returning director's takeover at atMs. */
+export function handbackFailures(records: readonly RequestRecord[], atMs: number): RequestRecord[] {
+  return records.filter((r) => r.rs === undefined && r.sent >= atMs - HANDBACK_WINDOW_MS.before && r.sent < atMs + HANDBACK_WINDOW_MS.after);
 }
 
 async function clientArp(topo: Topology): Promise<string | null> {
@@ -241,7 +249,7 @@ function summary(
   acts: ActMark[],
   endMs: number,
   realNames: string[],
-  m: { killGap: FailedRun | null; killToMasterMs: number; mdiMs: number; handbackRun: FailedRun | null; d1Name: string; d2Name: string },
+  m: { killGap: FailedRun | null; killToMasterMs: number; mdiMs: number; handbackLost: number; d1Name: string; d2Name: string },
 ): void {
   out.section('Summary');
   const rows = acts.map((a, i) => {
@@ -259,7 +267,7 @@ function summary(
   } else {
     out.note(`failover when ${m.d1Name} was killed: no failed request (${m.d2Name} MASTER after ${num(m.killToMasterMs)} ms)`);
   }
-  if (m.handbackRun) out.note(`hand-back to ${m.d1Name}: ${num(m.handbackRun.count)} request(s) failed (${num(m.handbackRun.gapMs)} ms)`);
+  if (m.handbackLost) out.note(`hand-back to ${m.d1Name}: ${num(m.handbackLost)} request(s) failed: connections open through ${m.d2Name} at that instant (no connection sync)`);
   const reasons = Object.entries(all.reasons).map(([k, v]) => `${k} ${num(v)}`).join(', ');
   if (reasons) out.note(`failures by reason: ${reasons}`);
 }

@@ -6,6 +6,12 @@
  * every namespace and every process started through it is removed/killed (by PID) on
  * cleanup(), which also runs on process exit, SIGINT, SIGTERM and SIGHUP. Addresses are the
  * caller's business: use 198.18.0.0/15 only.
+ *
+ * On a signal the cleanup cannot be cut short: the first SIGINT/SIGTERM/SIGHUP starts it
+ * (bounded: processes get SIGTERM, then SIGKILL after 2 s; each namespace deletion has a
+ * timeout) and exits 128+signal when it is done; later signals (a second Ctrl-C) are
+ * ignored meanwhile, and the commands it runs are in their own process group, so a Ctrl-C
+ * on the terminal does not reach them. Once cleanup has begun, a topology starts nothing new.
  */
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,18 +25,31 @@ export interface ExecResult {
 
 const live = new Set<Topology>();
 let hooked = false;
+let interruptedBy: NodeJS.Signals | null = null;
+const SIGNAL_NUMBER = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+/** The longest a signal-driven cleanup may take before the synchronous one finishes the job. */
+const SIGNAL_CLEANUP_MS = 30_000;
+
 function hookExit(): void {
   if (hooked) return;
   hooked = true;
   process.on('exit', () => {
-    for (const t of live) t.cleanupSync();
+    for (const t of [...live]) t.cleanupSync();
   });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      for (const t of live) t.cleanupSync();
-      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
-    });
-  }
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => onSignal(sig));
+}
+
+function onSignal(sig: keyof typeof SIGNAL_NUMBER): void {
+  if (interruptedBy) return; // cleanup already running: a second Ctrl-C must not cut it short
+  interruptedBy = sig;
+  const code = 128 + SIGNAL_NUMBER[sig];
+  setTimeout(() => process.exit(code), SIGNAL_CLEANUP_MS).unref(); // the exit handler's cleanupSync does the rest
+  void Promise.allSettled([...live].map((t) => t.cleanup())).then(() => process.exit(code));
+}
+
+/** The signal that started the removal of every topology of this process, or null. */
+export function interruptedBySignal(): NodeJS.Signals | null {
+  return interruptedBy;
 }
 
 /** Options of a topology. */
@@ -48,6 +67,8 @@ export class Topology {
   readonly prefix: string;
   private readonly names = new Set<string>();
   private readonly children = new Map<ChildProcess, string>();
+  private removing: Promise<void> | null = null;
+  private closed = false;
 
   /** `area` is a short tag of your own (e.g. 'vrrp'); a random suffix makes the run unique. */
   constructor(area: string, opts: TopologyOptions = {}) {
@@ -66,9 +87,19 @@ export class Topology {
     return [...this.names];
   }
 
+  /** True once cleanup (or detach) has begun: nothing new is started. */
+  get closing(): boolean {
+    return this.closed;
+  }
+
+  private open(what: string): void {
+    if (this.closed) throw new Error(`topology ${this.prefix}* is being removed: not starting ${what}`);
+  }
+
   /** Creates namespaces (loopback up, no forwarding unless asked). */
   async addHosts(...hosts: string[]): Promise<void> {
     for (const h of hosts) {
+      this.open(`namespace ${this.ns(h)}`);
       const n = this.ns(h);
       await run('ip', ['netns', 'add', n]);
       this.names.add(n);
@@ -112,11 +143,13 @@ export class Topology {
 
   /** Runs argv in a host; never throws for a non-zero exit. */
   exec(host: string, argv: string[], timeoutMs = 20_000): Promise<ExecResult> {
+    if (this.closed) return Promise.reject(new Error(`topology ${this.prefix}* is being removed: not running ${argv[0]}`));
     return run('ip', ['netns', 'exec', this.ns(host), ...argv], timeoutMs, false);
   }
 
   /** Runs argv in a host; throws with stderr on a non-zero exit. */
   async ok(host: string, argv: string[], timeoutMs = 20_000): Promise<string> {
+    this.open(argv[0] ?? 'a command');
     const r = await run('ip', ['netns', 'exec', this.ns(host), ...argv], timeoutMs, true);
     return r.stdout;
   }
@@ -126,6 +159,7 @@ export class Topology {
    * exec` execs the command, so the child's PID is the command's own.
    */
   spawn(host: string, argv: string[], opts: SpawnOptions = {}): ChildProcess {
+    this.open(argv.join(' '));
     const child = spawn('ip', ['netns', 'exec', this.ns(host), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     this.children.set(child, host);
     child.once('exit', () => this.children.delete(child));
@@ -152,14 +186,21 @@ export class Topology {
     await Promise.all(this.running(host).map((c) => this.kill(c, signal)));
   }
 
-  /** Kills every started process and deletes every namespace. Idempotent. */
-  async cleanup(): Promise<void> {
-    await Promise.all([...this.children.keys()].map((c) => this.kill(c, 'SIGTERM', 2000).catch(() => {})));
-    for (const n of [...this.names]) {
-      await run('ip', ['netns', 'del', n], 10_000, false);
-      this.names.delete(n);
-    }
-    live.delete(this);
+  /**
+   * Kills every started process (SIGTERM, SIGKILL after 2 s) and deletes every namespace.
+   * Idempotent: a second call (another signal, the caller's own cleanup) waits for the first.
+   */
+  cleanup(): Promise<void> {
+    this.closed = true;
+    this.removing ??= (async () => {
+      await Promise.all([...this.children.keys()].map((c) => this.kill(c, 'SIGTERM', 2000).catch(() => {})));
+      for (const n of [...this.names]) {
+        await run('ip', ['netns', 'del', n], 10_000, false, { detached: true });
+        this.names.delete(n);
+      }
+      live.delete(this);
+    })();
+    return this.removing;
   }
 
   /**
@@ -167,6 +208,7 @@ export class Topology {
    * processes outlive this process, and exit handlers leave them alone.
    */
   detach(): void {
+    this.closed = true;
     for (const c of this.children.keys()) c.unref();
     this.children.clear();
     this.names.clear();
@@ -175,6 +217,7 @@ export class Topology {
 
   /** Synchronous cleanup for exit handlers. */
   cleanupSync(): void {
+    this.closed = true;
     for (const c of this.children.keys()) {
       try { c.kill('SIGKILL'); } catch { /* gone */ }
     }
@@ -187,14 +230,37 @@ export class Topology {
   }
 }
 
-/** Runs a command with a time bound. */
-export function run(cmd: string, args: string[], timeoutMs = 20_000, check = true): Promise<ExecResult> {
+/**
+ * Runs a command with a time bound. `detached`: in its own process group, so a Ctrl-C on the
+ * terminal does not reach it (for cleanup commands that must finish).
+ */
+export function run(cmd: string, args: string[], timeoutMs = 20_000, check = true, opts: { detached?: boolean } = {}): Promise<ExecResult> {
+  if (opts.detached) return runDetached(cmd, args, timeoutMs, check);
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : 1) : 0;
       if (err && check) reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${stderr || err.message}`));
       else resolve({ code, stdout, stderr });
     });
+  });
+}
+
+/** run() in a new process group (execFile has no `detached`). */
+function runDetached(cmd: string, args: string[], timeoutMs: number, check: boolean): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const done = (code: number, why: string) => {
+      clearTimeout(timer);
+      if (code !== 0 && check) reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${stderr || why}`));
+      else resolve({ code, stdout, stderr });
+    };
+    child.once('error', (e) => done(1, e.message));
+    child.once('close', (code, sig) => done(code ?? 1, sig ? `killed by ${sig}` : ''));
   });
 }
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { longestFailedRun, serviceBackAfterMs, tally, type RequestRecord } from '../../../src/lab/probe.js';
 import { parseClientArgs } from '../../../src/lab/http-client.js';
 import { parseRealServerArgs } from '../../../src/lab/real-server.js';
+import { handbackFailures } from '../../../src/lab/story.js';
 
 /** One request every 10 ms from t=1000; `pattern` letters: a/b/c answered by rsA/B/C, x failed. */
 function records(pattern: string): RequestRecord[] {
@@ -49,4 +50,18 @@ test('client and real server arguments', () => {
   assert.throws(() => parseClientArgs(['--target', '198.18.0.10:80', '--interval-ms', '0']), /positive/);
   assert.deepEqual(parseRealServerArgs(['--name', 'rs1', '--listen', '198.18.1.11:80']), { name: 'rs1', address: '198.18.1.11', port: 80, failFile: null });
   assert.throws(() => parseRealServerArgs(['--name', 'rs1', '--listen', '198.18.1.11']), /ADDR:PORT/);
+});
+
+test('handbackFailures: the failed requests sent from one client timeout before to 100 ms after the takeover', () => {
+  const at = 10_000;
+  const r: RequestRecord[] = [
+    { seq: 0, sent: at - 801, ms: 800, err: 'timeout' }, // failed before the window: not the hand-back's
+    { seq: 1, sent: at - 800, ms: 800, err: 'timeout', stage: 'connected' },
+    { seq: 2, sent: at - 5, ms: 3, rs: 'rs1' },
+    { seq: 3, sent: at + 7, ms: 6, err: 'reset', stage: 'connected', port: 40000 },
+    { seq: 4, sent: at + 99, ms: 800, err: 'timeout', stage: 'syn' },
+    { seq: 5, sent: at + 100, ms: 800, err: 'timeout' }, // after the window
+  ];
+  assert.deepEqual(handbackFailures(r, at).map((x) => x.seq), [1, 3, 4]);
+  assert.deepEqual(handbackFailures([], at), []);
 });

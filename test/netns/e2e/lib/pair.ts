@@ -16,8 +16,9 @@ import { startRealServer, type RealServerProc } from '../../../../src/lab/real-s
 import { Probe, type ProbeOptions } from '../../../../src/lab/probe.js';
 import { LineReader } from '../../../../src/lab/lines.js';
 import { LAB_CONFIG_DIR } from '../../../../src/lab/paths.js';
-import { masterDownIntervalMs } from '../../../../src/vrrp/machine.js';
-import { pairConfig, PRIORITY, type PairConfigOptions } from './config.js';
+import { masterDownIntervalMs, skewMs } from '../../../../src/vrrp/machine.js';
+import { labSettings } from '../../../../src/lab/settings.js';
+import { advertIntMsOf, pairConfig, PRIORITY, type PairConfigOptions } from './config.js';
 
 export { LAB } from '../../../../src/lab/network.js';
 export type { LogEvent } from '../../../../src/lab/director.js';
@@ -44,7 +45,8 @@ export class Pair {
 
   private constructor(opts: PairOptions) {
     this.opts = opts;
-    this.advertIntMs = Math.round(1000 * (opts.config === 'shipped' || opts.config === undefined ? 0.2 : (opts.config.advertIntS ?? 0.2)));
+    // From the files the directors run: the shipped ones, or the generator's options.
+    this.advertIntMs = opts.config === 'shipped' || opts.config === undefined ? labSettings().advertIntMs : advertIntMsOf(opts.config);
   }
 
   /** Builds the network, starts the real servers, then dir1 (MASTER) and dir2 (BACKUP). */
@@ -92,9 +94,14 @@ export class Pair {
     }
   }
 
-  /** Master_Down_Interval of a director (its priority, the pair's advert interval, VRRPv3). */
+  /** Master_Down_Interval of a director (its priority, the pair's advert interval and VRRP version). */
   mdiMs(name: string): number {
-    return masterDownIntervalMs(3, PRIORITY[name]!, this.advertIntMs);
+    return masterDownIntervalMs(labSettings().vrrpVersion, PRIORITY[name]!, this.advertIntMs);
+  }
+
+  /** Skew_Time of a director: its wait after a priority-0 advert. */
+  skewMs(name: string): number {
+    return skewMs(labSettings().vrrpVersion, PRIORITY[name]!, this.advertIntMs);
   }
 
   /** Rewrites a director's config file (the next SIGHUP loads it). */
@@ -129,9 +136,13 @@ export class Pair {
     }, 3000, 50, `${mac} in the ${switchHost} bridge's FDB`);
   }
 
-  /** Starts tcpdump on an interface of a host; stop() resolves with each packet's capture time (epoch ms) and text. */
-  async capture(host: string, iface: string, filter: string): Promise<Capture> {
-    const child = this.topo.spawn(host, ['tcpdump', '-p', '-n', '-tt', '-l', '--immediate-mode', '-i', iface, filter]);
+  /**
+   * Starts tcpdump on an interface of a host; stop() resolves with each packet's capture time
+   * (epoch ms) and text. `direction` 'out' on a bridge port keeps the frames the bridge
+   * delivers to the host behind it (what that host receives), 'in' those it sent.
+   */
+  async capture(host: string, iface: string, filter: string, direction?: 'in' | 'out'): Promise<Capture> {
+    const child = this.topo.spawn(host, ['tcpdump', '-p', '-n', '-tt', '-l', '--immediate-mode', ...(direction ? ['-Q', direction] : []), '-i', iface, filter]);
     const out = new LineReader(child.stdout, child.stderr);
     await out.waitFor((l) => l.includes('listening on'), 5000, `tcpdump on ${host} ${iface}`);
     return {

@@ -6,7 +6,9 @@
  * lvsd's main thread runs real-time (docs/decisions/vrrp-realtime-priority.md). A client
  * measurement taken during such a wait says more about the machine than about lvsd; tests
  * report the witness's pauses next to their figures, and a client-side bound may add the
- * pause the witness measured inside the window it checks.
+ * pause the witness measured inside the window it checks, capped small (failover.test.ts:
+ * 50 ms, from measurement): the witness cannot tell a pause of the machine from one that
+ * lvsd's own real-time thread caused, so it never excuses much, nor lvsd's own figures.
  */
 import type { Topology } from '../../../../src/lab/topology.js';
 import { LineReader } from '../../../../src/lab/lines.js';
