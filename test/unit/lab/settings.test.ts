@@ -16,7 +16,7 @@ import { formatDiagnostic } from '../../../src/lib/errors.js';
 import { LAB_CONFIG_DIR, PACKAGE_ROOT } from '../../../src/lab/paths.js';
 import { LAB } from '../../../src/lab/network.js';
 import { detectionBoundMs, loadLabSettings } from '../../../src/lab/settings.js';
-import { initialCheckerState, stepChecker, type CheckerInput, type CheckerState } from '../../../src/check/machine.js';
+import { initialCheckerState, retryRuleOf, stepChecker, type CheckerInput, type CheckerState } from '../../../src/check/machine.js';
 import { failed, passed } from '../../../src/check/outcome.js';
 import { masterDownIntervalMs, skewMs } from '../../../src/vrrp/machine.js';
 import type { CheckTiming } from '../../../src/model/types.js';
@@ -76,7 +76,7 @@ function detectAt(t: CheckTiming, failAt: number, attemptMs: number, okLatencyMs
   let due: number | null = null;
   let result: { at: number; ok: boolean } | null = null;
   const apply = (input: CheckerInput): number | null => {
-    const step = stepChecker(t, s, input);
+    const step = stepChecker(t, retryRuleOf('http'), s, input); // the lab checks by HTTP_GET
     s = step.state;
     for (const e of step.effects) {
       if (e.kind === 'arm') due = now + e.delayMs;
