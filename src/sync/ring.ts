@@ -7,14 +7,40 @@
  * is full the entry is dropped and counted (the kernel drops too when its queue passes
  * sync_qlen_max: sb_queue_tail).
  *
- * Layout: Int32 header [head, tail, dropped, 0] (head and tail count slots written and read,
- * wrapping at 2^31 is harmless: only their difference is used), then `capacity` slots of
- * SLOT_BYTES, each `[length u16 | 0 u16][entry bytes]`.
+ * The same buffer carries the worker's sync counters (Float64, the worker is their only
+ * writer; the main thread sums the workers'): {@link WORKER_SYNC_COUNTERS}.
+ *
+ * Layout: Int32 header [head, tail, dropped, 0] (head and tail count slots written and read;
+ * their wrap is harmless: the capacity is a power of two), the counters, then `capacity`
+ * slots of SLOT_BYTES, each `[length u16 | 0 u16][entry bytes]`.
  */
+
+/**
+ * What a worker counts (stable names: `lvsadm sync`, metrics, docs/sync.md).
+ * Master side: `entries_recorded` (connections and templates handed to the main thread),
+ * `templates_recorded`, `unsupported_method` (FULLNAT connections: their local address is not
+ * in the protocol). Backup side, per entry applied (ip_vs_proc_conn): `conns_inserted`,
+ * `templates_inserted`, `updated`, `replaced` (the connection's real server changed: the old
+ * one expired, a new one made), `stale` (an expiry report for a connection already
+ * replaced: ignored), `no_service` / `no_dest` (no such service or real server here: not
+ * inserted), `dest_method` (the real server's method here cannot take it), `table_full`,
+ * `linked` (a connection tied to its persistence template), `client_mac_learnt`.
+ */
+export const WORKER_SYNC_COUNTERS = [
+  'entries_recorded', 'templates_recorded', 'unsupported_method',
+  'conns_inserted', 'templates_inserted', 'updated', 'replaced', 'stale', 'no_service', 'no_dest', 'dest_method', 'table_full',
+  'linked', 'client_mac_learnt',
+] as const;
+export type WorkerSyncCounter = (typeof WORKER_SYNC_COUNTERS)[number];
+/** Index of a counter in SyncRing.counters. */
+export function counterIndex(name: WorkerSyncCounter): number {
+  return WORKER_SYNC_COUNTERS.indexOf(name);
+}
+const COUNTER_SLOTS = 32;
 
 /** Bytes of one slot: a length word and the largest entry lvsd writes (IPv6 72 + client MAC option 8). */
 export const SLOT_BYTES = 84;
-const HEADER_BYTES = 16;
+const HEADER_BYTES = 16 + COUNTER_SLOTS * 8;
 const H_HEAD = 0;
 const H_TAIL = 1;
 const H_DROPPED = 2;
@@ -33,6 +59,8 @@ export class SyncRing {
   readonly capacity: number;
   private readonly mask: number;
   private readonly h: Int32Array;
+  /** The worker's sync counters (WORKER_SYNC_COUNTERS order). */
+  readonly counters: Float64Array;
   /** The slots' bytes (a DataView for writeEntry, bytes for copying out). */
   readonly dv: DataView;
   readonly bytes: Uint8Array;
@@ -47,6 +75,7 @@ export class SyncRing {
     this.capacity = cap;
     this.mask = cap - 1;
     this.h = new Int32Array(sab, 0, 4);
+    this.counters = new Float64Array(sab, 16, COUNTER_SLOTS);
     this.dv = new DataView(sab, HEADER_BYTES);
     this.bytes = new Uint8Array(sab, HEADER_BYTES);
     this.head = Atomics.load(this.h, H_HEAD);
