@@ -6,6 +6,7 @@
  * reset. A manual tick clock throughout.
  */
 import { test } from 'node:test';
+import { PerformanceObserver } from 'node:perf_hooks';
 import assert from 'node:assert/strict';
 import { A_DROP, A_TX } from '../../../src/forward/pipeline.js';
 import { STRIDE, CONTROL, DEADLINE, DEST, FLAGS, F_INACTIVE, F_NOOUTPUT, F_TEMPLATE, PORTS_D } from '../../../src/forward/conn-table.js';
@@ -269,4 +270,48 @@ test('persistence: the template is reported with each report of its connection a
   // Linked: the template is not expired while the synced connection lives.
   b.pl.advance(5 + 3000 + 10);
   assert.equal(b.pl.conns.templates, 1);
+});
+
+test('the master\'s per-packet sync path does not allocate: no GC and a flat heap over 100,000 client packets (connections and templates reported)', async () => {
+  const a = node(persistentSpec());
+  const ports = [44000, 44001, 44002, 44003];
+  for (const p of ports) handshake(a, p);
+  // IPv4 NAT to a persistent service (its template is reported with every packet), and DR.
+  const frames = [...ports.map((p) => Uint8Array.from(fromClient(p, 'PA'))), Uint8Array.from(fromClient(44010, 'S', 1, '198.18.0.11'))];
+  a.run.run(fromClient(44010, 'S', 1, '198.18.0.11'), 0, 2);
+  frames[frames.length - 1] = Uint8Array.from(fromClient(44010, 'PA', 2, '198.18.0.11'));
+  const buf = a.run.buf;
+  const noop = () => {};
+  const once = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const f = frames[i % frames.length]!;
+      a.pl.resetScratch();
+      buf.set(f, 0);
+      a.pl.process(buf, 0, f.length, false, 0, 2);
+      if ((i & 511) === 0) a.ring.drain(noop);
+    }
+  };
+  once(50_000);
+  const recordedBefore = a.ring.counters[0]!;
+  let gcs = 0;
+  const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+  obs.observe({ entryTypes: ['gc'] });
+  try {
+    let clean = false;
+    let last = '';
+    for (let attempt = 0; attempt < 3 && !clean; attempt++) {
+      await new Promise((r) => setTimeout(r, 5));
+      gcs = 0;
+      const before = process.memoryUsage().heapUsed;
+      once(100_000);
+      const grew = process.memoryUsage().heapUsed - before;
+      await new Promise((r) => setTimeout(r, 5));
+      clean = gcs === 0 && grew < 64 * 1024;
+      last = `${gcs} GC(s), heap +${grew} bytes`;
+    }
+    assert.ok(clean, `${last} over 100,000 packets`);
+  } finally {
+    obs.disconnect();
+  }
+  assert.ok(a.ring.counters[0]! - recordedBefore > 50_000, 'entries were recorded while measuring');
 });
