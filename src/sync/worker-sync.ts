@@ -25,8 +25,9 @@
  * synced connections unlinked), so a template outlives neither its connections nor the
  * other way round after a takeover.
  *
- * Where lvsd differs: a connection whose service or real server is not configured here is
- * not inserted (counted `no_service` / `no_dest`): the kernel keeps it unbound and still
+ * Where lvsd differs: a template whose real server changed on the master replaces the old
+ * one here (the kernel updates the old one and keeps its real server); a connection whose
+ * service or real server is not configured here is not inserted (counted `no_service` / `no_dest`): the kernel keeps it unbound and still
  * forwards it, but lvsd's core forwards only through a configured real server (its next hop,
  * egress interface and MAC come from it, ARCHITECTURE D7).
  */
@@ -255,6 +256,19 @@ export class WorkerSync implements ConnSyncSink {
     } else {
       r = conns.lookupTemplate(x.fam, x.proto, x.caddr[0]!, x.caddr[1]!, x.caddr[2]!, x.caddr[3]!,
         x.vaddr[0]!, x.vaddr[1]!, x.vaddr[2]!, x.vaddr[3]!, x.vport);
+      if (r >= 0) {
+        const o = r * STRIDE;
+        if ((e[o + PORTS_D]! >>> 16) !== x.dport || e[o + D0] !== x.daddr[0] || e[o + D0 + 1] !== x.daddr[1] ||
+          e[o + D0 + 2] !== x.daddr[2] || e[o + D0 + 3] !== x.daddr[3]) {
+          // The master made a new template for this client on another real server (its old
+          // one was invalidated, ip_vs_check_template): the kernel would keep updating the
+          // old one here; lvsd invalidates it too (kept while it controls connections) and
+          // takes the new one, so the client follows the master's choice after a takeover.
+          conns.invalidateTemplate(r, now);
+          this.c[C_REPLACED]!++;
+          r = -1;
+        }
+      }
     }
     // The timeout from the entry (version 0: the state's, or 3 min for a template).
     let ticks: number;

@@ -153,10 +153,10 @@ test('backup: an update moves state, activity and timeout; a FIN state shortens 
 });
 
 /** One synced connection entry for the backup, built by hand. */
-function manual(o: Partial<SyncEntry> & { rs?: string; dport?: number; sport?: number; vip?: string }): Uint8Array {
+function manual(o: Partial<SyncEntry> & { rs?: string; dport?: number; sport?: number; vip?: string; client?: string }): Uint8Array {
   const e = createSyncEntry();
   Object.assign(e, { fam: 4, proto: 6, flags: 0, state: 1, cport: o.sport ?? 41000, vport: 80, dport: o.dport ?? 8080, timeoutS: 900, ...o });
-  e.caddr[0] = ip4(CLIENT);
+  e.caddr[0] = ip4(o.client ?? CLIENT);
   e.vaddr[0] = ip4(o.vip ?? VIP);
   e.daddr[0] = ip4(o.rs ?? '198.18.1.11');
   const buf = new Uint8Array(96);
@@ -314,4 +314,19 @@ test('the master\'s per-packet sync path does not allocate: no GC and a flat hea
     obs.disconnect();
   }
   assert.ok(a.ring.counters[0]! - recordedBefore > 50_000, 'entries were recorded while measuring');
+});
+
+test('backup: a template for the same client on another real server replaces the old one (the master made a new one after invalidating it)', () => {
+  const b = node(persistentSpec(), false);
+  const tmpl = (rs: string) => manual({ flags: IP_VS_CONN_F_TEMPLATE, sport: 0, state: 0, timeoutS: 300, rs, client: '198.18.100.0' });
+  b.ws.apply(tmpl('198.18.1.11'), 1);
+  b.ws.apply(tmpl('198.18.1.11'), 2);
+  assert.deepEqual(counters(b.ring), { templates_inserted: 1, updated: 1 });
+  b.ws.apply(tmpl('198.18.1.12'), 3);
+  assert.deepEqual(counters(b.ring), { templates_inserted: 2, updated: 1, replaced: 1 });
+  // New connections of that client network go where the master sends them now.
+  for (let i = 0; i < 4; i++) {
+    const syn = b.run.run(frame({ dstMac: MAC.eth0, srcMac: MAC.router, src: CLIENT, dst: VIP, l4: { proto: 'tcp', sport: 45000 + i, dport: 80, flags: 'S', seq: 1 } }), 0, 4);
+    assert.deepEqual([...syn.out!.subarray(0, 6)], mac(MAC.rs12));
+  }
 });
