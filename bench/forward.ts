@@ -17,7 +17,8 @@
  *       [--clients 8] [--server nginx|node] [--no-table] [--json FILE]
  *
  * `--lvsd` (repeatable) replaces the default lvsd variants with named ForwardingDeps option
- * sets, for experiments (e.g. `--lvsd '{"name":"v2","opts":{"io":{"rx":"v2"}}}'`).
+ * sets, for experiments (e.g. `--lvsd '{"name":"v2","opts":{"io":{"rx":"v2"}}}'`; `"sync":true` runs
+ * connection sync's master role beside the data plane, docs/sync.md).
  * Needs root. The machine is small and shared (2 vCPUs here): client, balancer and servers
  * compete for the same cores, so read ratios and the CPU split, not absolutes.
  */
@@ -261,6 +262,8 @@ async function main(): Promise<void> {
             const c = st.counters as Record<string, number>;
             s.note = ['table_full', 'no_neighbour', 'scratch_full', 'no_conn', 'rx_kernel_drops', 'tx_short'].filter((k) => c[k]).map((k) => `${k} ${c[k]}`).join(', ');
             if (c.wakeups) s.note += `${s.note ? ', ' : ''}frames/wakeup ${(c.frames! / c.wakeups).toFixed(1)}`;
+            const sy = st.sync as { counters: Record<string, number>; workers: Record<string, number> } | null;
+            if (sy) s.note += `${s.note ? ', ' : ''}sync ${sy.counters.messagesSent} messages, ${sy.counters.entriesSent} entries, ring full ${sy.workers.ring_full ?? 0}`;
           }
           samples.push(s);
           console.error(`[rep ${rep + 1}/${REPS}] ${v.name}: keep-alive ${keepalive.rps.toFixed(0)} req/s, close ${close.rps.toFixed(0)} conn/s, udp ${u ? u.pps.toFixed(0) : 'n/a'} pps${s.note ? ` (${s.note})` : ''}`);

@@ -11,8 +11,12 @@ import type { ForwardingDeps } from '../../src/forward/subsystem.js';
 
 const HARNESS = fileURLToPath(new URL('./lvsd-harness.ts', import.meta.url));
 
-/** Fields of ForwardingDeps a bench run may set (plain data). */
-export type LvsdOptions = Pick<ForwardingDeps, 'workers' | 'batch' | 'ring' | 'io'>;
+/**
+ * Fields of ForwardingDeps a bench run may set (plain data), and `sync`: run connection
+ * sync's master role (lvs_sync_daemon on the director's eth1, messages to 224.0.0.81), to
+ * measure what it costs the data plane.
+ */
+export type LvsdOptions = Pick<ForwardingDeps, 'workers' | 'batch' | 'ring' | 'io'> & { sync?: boolean };
 
 export class LvsdProcess {
   readonly child: ChildProcess;

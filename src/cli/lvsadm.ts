@@ -22,6 +22,7 @@ commands:
   -Z|--zero                      zero the packet/byte counters
   trace tcp|udp CIP:PORT VIP:PORT
                                  which real server a new flow would get, and why (sends nothing)
+  sync                           connection sync with the peer director: role, counters, drops
   watch                          stream the daemon's events (Ctrl-C to stop)
   help                           this text
 
@@ -115,6 +116,7 @@ export function parseLvsadmArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
       // `lvsadm vrrp [INSTANCE]`: the daemon answers ERR_VRRP_NO_INSTANCE for a name it does not run
       if (args.length > 1) throw new UsageError('usage: lvsadm vrrp [INSTANCE]');
       return { control, json, cmd, args: args.length ? { instance: args[0] } : {}, view: cmd };
+    case 'sync':
     case 'status':
     case 'reload':
     case 'config':

@@ -22,7 +22,7 @@
 import type { Family } from '../lib/ip.js';
 import { canonicalIp, ipFamily, parseIPv4, formatIPv4, parseIPv6 } from '../lib/ip.js';
 import type {
-  VFwmarkLine, VHostPort, VInitFile, VLvsTimeouts, VMethod, VTrackLine, VUnicastPeer, VVipLine, VVsgLine, VWeight, VsHeader,
+  VFwmarkLine, VHostPort, VInitFile, VLvsSyncDaemon, VLvsTimeouts, VMethod, VTrackLine, VUnicastPeer, VVipLine, VVsgLine, VWeight, VsHeader,
 } from '../model/validated.js';
 import type { ScriptCommand, ScriptUser, SchedulerName } from '../model/types.js';
 import {
@@ -442,6 +442,91 @@ function lvsTimeouts(w: Words): VLvsTimeouts | undefined {
     else if (k === 'tcpfin') out.tcpFinS = v;
     else if (k === 'udp') out.udpS = v;
     else return w.err(i, `unknown timeout \`${k}\` (tcp, tcpfin or udp)`);
+  }
+  return out;
+}
+
+/**
+ * `lvs_sync_daemon IFNAME [VRRP_INSTANCE | inst NAME] [id SYNC_ID] [maxlen N] [port N] [ttl N] [group ADDRESS]`,
+ * as keepalived's global_parser.c `lvs_syncd_handler()` reads it: the interface first, then
+ * options in any order; a bare word right after the interface is the VRRP instance, and a
+ * number after that the old positional syncid (keepalived warns "Please use keyword id").
+ * Bounds as keepalived's: id 0-255, maxlen 1-65507, port 1-65535, ttl 1-255, group a
+ * multicast address.
+ */
+function lvsSyncDaemon(w: Words): VLvsSyncDaemon | undefined {
+  if (w.length === 0) return w.err(null, '`lvs_sync_daemon` needs an interface: IFNAME [VRRP_INSTANCE] [id SYNC_ID] [maxlen N] [port N] [ttl N] [group ADDRESS]');
+  const iface = ifname(w, 0);
+  if (iface === undefined) return undefined;
+  const out = {
+    interface: iface, instance: null as string | null, instanceArg: -1, syncId: null as number | null,
+    maxLen: null as number | null, port: null as number | null, ttl: null as number | null,
+    group: null as { address: string; family: Family } | null,
+  };
+  const seen = new Set<string>();
+  for (let i = 1; i < w.length; i++) {
+    const k = w.at(i)!;
+    const value = (): string | undefined => (i + 1 < w.length ? w.at(i + 1) : undefined);
+    if (['inst', 'id', 'maxlen', 'port', 'ttl', 'group'].includes(k)) {
+      if (value() === undefined) return w.err(i, `\`${k}\` needs a value`);
+      if (seen.has(k) || (k === 'inst' && out.instance !== null)) return w.err(i, `\`${k}\` is given twice`);
+      seen.add(k);
+      i++;
+      switch (k) {
+        case 'inst':
+          out.instance = w.at(i)!;
+          out.instanceArg = i;
+          break;
+        case 'id': {
+          const v = int(w, i, 0, 255, 'the sync id');
+          if (v === undefined) return undefined;
+          out.syncId = v;
+          break;
+        }
+        case 'maxlen': {
+          const v = int(w, i, 1, 65535 - 20 - 8, 'maxlen');
+          if (v === undefined) return undefined;
+          out.maxLen = v;
+          break;
+        }
+        case 'port': {
+          const v = int(w, i, 1, 65535, 'the port');
+          if (v === undefined) return undefined;
+          out.port = v;
+          break;
+        }
+        case 'ttl': {
+          const v = int(w, i, 1, 255, 'the TTL');
+          if (v === undefined) return undefined;
+          out.ttl = v;
+          break;
+        }
+        case 'group': {
+          const a = ip(w, i, undefined, 'multicast group');
+          if (!a) return undefined;
+          const multicast = a.family === 'ipv4' ? (parseIPv4(a.address)! >>> 28) === 14 : a.address.startsWith('ff');
+          if (!multicast) return w.err(i, `\`${a.address}\` is not a multicast address`);
+          out.group = a;
+          break;
+        }
+      }
+      continue;
+    }
+    // Backward compatibility (keepalived): `lvs_sync_daemon IF VRRP_INSTANCE [SYNC_ID]`.
+    if (i === 1) {
+      out.instance = k;
+      out.instanceArg = 1;
+      continue;
+    }
+    if (i === 2 && out.instanceArg === 1 && /^\d+$/.test(k)) {
+      const v = int(w, i, 0, 255, 'the sync id');
+      if (v === undefined) return undefined;
+      if (out.syncId !== null) return w.err(i, 'the sync id is given twice');
+      w.warn(i, 'please use keyword `id` before the sync id (as keepalived says)', 'WARN_CONFIG_DEPRECATED');
+      out.syncId = v;
+      continue;
+    }
+    return w.err(i, `unknown option \`${k}\` (inst, id, maxlen, port, ttl, group)`);
   }
   return out;
 }
@@ -938,7 +1023,7 @@ const G_UNSUPPORTED = [
   'process_names', 'process_name', 'vrrp_process_name', 'checker_process_name', 'lvs_process_name', 'bfd_process_name',
   'startup_script', 'startup_script_timeout', 'shutdown_script', 'shutdown_script_timeout', 'max_auto_priority',
   'min_auto_priority_delay', 'dynamic_interfaces', 'default_interface', 'disable_local_igmp', 'lvs_flush', 'lvs_flush_on_stop',
-  'lvs_flush_onstop', 'lvs_sync_daemon', 'vrrp_down_timer_adverts', 'vrrp_garp_extra_if', 'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_ifindex',
+  'lvs_flush_onstop', 'vrrp_down_timer_adverts', 'vrrp_garp_extra_if', 'vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_ifindex',
   'nftables_counters', 'nftables_ipvs', 'nftables_ipvs_priority', 'nftables_ipvs_start_fwmark', 'vrrp_priority', 'vrrp_no_swap',
   'vrrp_rt_priority', 'vrrp_cpu_affinity', 'vrrp_rlimit_rttime', 'vrrp_rlimit_rtime', 'checker_priority', 'checker_no_swap',
   'checker_rt_priority', 'checker_cpu_affinity', 'checker_rlimit_rttime', 'checker_rlimit_rtime', 'bfd_priority', 'bfd_no_swap',
@@ -995,6 +1080,11 @@ const GLOBAL_BLOCK: BlockSpec = {
     smtp_server: leaf(smtpServer, { syntax: 'HOST [PORT]', doc: 'Mail relay.', compat: 'Accepted with a warning' + MAIL + '.' }),
     smtp_connect_timeout: leaf(integer(1, 86400), { syntax: 'SECONDS', doc: 'Mail relay timeout.', compat: 'Accepted with a warning' + MAIL + '.' }),
     lvs_timeouts: leaf(lvsTimeouts, { syntax: '[tcp S] [tcpfin S] [udp S]', doc: 'Connection timeouts of the forwarding core.', def: 'tcp 900 tcpfin 120 udp 300' }),
+    lvs_sync_daemon: leaf(lvsSyncDaemon, {
+      syntax: 'IFNAME [VRRP_INSTANCE] [id SYNC_ID] [maxlen N] [port N] [ttl N] [group ADDRESS]',
+      doc: 'Connection synchronisation with the peer director, as IPVS\'s sync daemon (docs/sync.md): the MASTER of VRRP_INSTANCE sends its connections, the other director receives them, and the roles swap with the instance. Without an instance both roles run at once.',
+      def: 'off; id: the instance\'s virtual_router_id (0 without an instance), group 224.0.0.81, port 8848, ttl 1, maxlen: from the MTU',
+    }),
     control_socket: leaf(absPath, { syntax: 'PATH', doc: 'Control socket path (`--control` wins).', def: '/run/lvsd/lvsd.sock', ext: true }),
     metrics_listen: leaf(listenParser, { syntax: 'IP:PORT', doc: 'Prometheus metrics endpoint.', def: 'off', ext: true }),
     forwarding_workers: leaf(integer(0, 256), { syntax: 'N', doc: 'Forwarding worker threads (0 = one per CPU).', def: '0', ext: true }),

@@ -2,9 +2,11 @@
  * Builds the subsystems with their real adapters and connects them:
  *   VRRP ──claim/release──▶ forwarding core (CoreVipPort, D4)
  *   health checks ──real.up/down/weight, service.quorum──▶ forwarding core (weights, sorry server)
+ *   VRRP ──vrrp.transition of lvs_sync_daemon's instance──▶ connection sync roles ──▶ forwarding workers
  * Start order: stale VIP cleanup (D4: a predecessor's kernel VIPs go first), forwarding
  * (ready to answer before anything is claimed), checks, the health bridge (the core learns
- * the first health before traffic), VRRP (claims VIPs last).
+ * the first health before traffic), connection sync (before VRRP, so it sees every
+ * transition), VRRP (claims VIPs last).
  */
 import type { EventBus } from '../events/bus.js';
 import type { CommandRegistry } from '../control/registry.js';
@@ -21,6 +23,9 @@ import { registerForwardingMetrics } from '../forward/metrics.js';
 import type { Registry as PromRegistry } from 'prom-client';
 import { CheckSubsystem } from '../check/subsystem.js';
 import { VrrpSubsystem } from '../vrrp/manager.js';
+import { SyncSubsystem } from '../sync/subsystem.js';
+import { registerSyncMetrics } from '../sync/metrics.js';
+import { dgramSyncSockets } from '../io/sync-socket.js';
 import { registerVrrpMetrics } from '../control/metrics.js';
 import type { Subsystem } from './subsystem.js';
 
@@ -108,6 +113,10 @@ export async function buildSubsystems(deps: { bus: EventBus; registry: CommandRe
   const forward = new ForwardingSubsystem({ bus: deps.bus, registry: deps.registry, netlink, nft: nftAdapter(), clock });
   const checks = new CheckSubsystem({ bus: deps.bus, clock, scripts, registry: deps.registry });
   const bridge = new HealthBridge(deps.bus, checks, forward);
+  const sync = new SyncSubsystem({
+    bus: deps.bus, registry: deps.registry, forward, clock,
+    sockets: dgramSyncSockets(async (name) => (await netlink.getLink(name))?.mtu ?? null),
+  });
   const vrrp = new VrrpSubsystem({
     bus: deps.bus,
     // Adverts waiting in a socket are read before a due Master_Down timer acts (see ioFirstClock).
@@ -138,9 +147,12 @@ export async function buildSubsystems(deps: { bus: EventBus; registry: CommandRe
     stop: async () => {},
   };
   return {
-    subsystems: [scriptUser, staleVips, forward, checks, bridge, vrrp],
+    subsystems: [scriptUser, staleVips, forward, checks, bridge, sync, vrrp],
     registerMetrics: (registry) => {
-      const offs = [registerForwardingMetrics(registry, () => forward.lvs()), registerVrrpMetrics(registry, () => vrrp.status())];
+      const offs = [
+        registerForwardingMetrics(registry, () => forward.lvs()), registerVrrpMetrics(registry, () => vrrp.status()),
+        registerSyncMetrics(registry, () => sync.status()),
+      ];
       return () => offs.forEach((f) => f());
     },
     close: async () => {

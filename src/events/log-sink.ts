@@ -25,6 +25,7 @@ export function levelOf(ev: LvsdEvent): Level {
     case 'config.apply_failed':
     case 'forward.error':
     case 'forward.worker_crashed':
+    case 'sync.error':
       return 'error';
     case 'real.down':
     case 'vrrp.packet_dropped':
@@ -78,6 +79,9 @@ export function messageOf(ev: LvsdEvent): string {
     case 'forward.error': return `forwarding core error: ${ev.message}`;
     case 'forward.worker_crashed': return `forwarding worker ${ev.worker} exited (${ev.reason}); restarting worker(s) ${ev.restarting.join(',')} in ${ev.restartInMs} ms: their connections are lost`;
     case 'forward.worker_restarted': return `forwarding worker(s) ${ev.workers.join(',')} restarted (attempt ${ev.attempt})`;
+    case 'sync.role':
+      return `connection sync ${ev.from} -> ${ev.to} (${ev.reason}${ev.instance ? `, ${ev.instance} ${ev.vrrpState ?? '?'}` : ''}) on ${ev.interface} ${ev.group}:${ev.port} syncid ${ev.syncId}${ev.discarded ? `; ${ev.discarded} unsent entries dropped` : ''}`;
+    case 'sync.error': return `connection sync (${ev.role}) error: ${ev.message}`;
     case 'control.request': return `control ${ev.cmd} ${ev.ok ? 'ok' : ev.code}`;
     case 'log': return ev.msg;
   }

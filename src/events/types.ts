@@ -7,6 +7,9 @@
 /** VRRP states as keepalived names them. */
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
 
+/** Connection sync roles (`sync.role`). */
+export type SyncRoleName = 'off' | 'master' | 'backup' | 'master+backup';
+
 /** Why a VRRP instance changed state. */
 export type VrrpReason =
   | 'startup'
@@ -147,6 +150,27 @@ export type LvsdEvent =
    */
   | { type: 'forward.worker_crashed'; worker: number; reason: string; restartInMs: number; restarting: number[] }
   | { type: 'forward.worker_restarted'; workers: number[]; attempt: number }
+  /**
+   * Connection sync (docs/sync.md) changed roles: `master` sends this director's
+   * connections, `backup` receives the peer's, `master+backup` both (no instance named),
+   * `off`. `vrrpState` is the configured instance's state that decided it.
+   */
+  | {
+      type: 'sync.role';
+      from: SyncRoleName;
+      to: SyncRoleName;
+      instance: string | null;
+      vrrpState: VrrpState | null;
+      reason: 'startup' | 'vrrp' | 'reload' | 'shutdown';
+      interface: string;
+      group: string;
+      port: number;
+      syncId: number;
+      /** Entries recorded but not yet sent when the master role stopped (dropped, as stop_sync_thread frees them). */
+      discarded: number;
+    }
+  /** Connection sync could not do something (open a socket, send); it retries on the next role change or reload. */
+  | { type: 'sync.error'; role: 'master' | 'backup'; message: string }
   | { type: 'control.request'; cmd: string; ok: boolean; code: string | null }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> };
 

@@ -14,7 +14,7 @@
  * clear `overloaded` (ip_vs_conn.c ip_vs_bind_dest / ip_vs_unbind_dest), and a template with
  * controlled connections is not expired but re-armed (ip_vs_conn_expire "expire_later").
  *
- * Memory (measured by bench/forward.ts, `connTableBytesPerEntry`): 84 bytes per record +
+ * Memory (measured by bench/forward.ts, `connTableBytesPerEntry`): 88 bytes per record +
  * 12 bytes of wheel links + 8 bytes per index slot × (slots / capacity).
  */
 import type { Tuple } from './packet.js';
@@ -23,7 +23,7 @@ import type { CoreDest } from './dests.js';
 import { overloadAfterBind, overloadAfterUnbind } from './schedulers/dest-load.js';
 
 /** Words per record. */
-export const STRIDE = 21;
+export const STRIDE = 22;
 // Record layout (word offsets).
 export const C0 = 0; // client address (template: client address masked by granularity)
 export const V0 = 4; // virtual address (fwmark template: fwmark in V0)
@@ -37,6 +37,11 @@ export const DEADLINE = 17; // expiry tick
 export const CONTROL = 18; // connection: template record + 1 (0 none); template: controlled count
 export const MAC_HI = 19; // client-side MAC (the MAC the client's frame came from), high 16 bits
 export const MAC_LO = 20; // low 32 bits
+/**
+ * Connection sync (src/sync/, ip_vs_sync_conn): bits 0..15 the client-side packet count
+ * (cp->in_pkts, kept modulo sync_period), bits 16..19 the state last reported (cp->old_state).
+ */
+export const SYNC = 21;
 
 // Flag bits.
 export const F_INUSE = 1;

@@ -62,6 +62,13 @@ export type ToWorker =
   | { readonly type: 'route'; readonly address: string; readonly route: { readonly ifname: string; readonly gateway: string | null } | null }
   | { readonly type: 'trace'; readonly id: number; readonly proto: 'tcp' | 'udp'; readonly src: string; readonly sport: number; readonly dst: string; readonly dport: number }
   | { readonly type: 'conns'; readonly id: number; readonly limit: number }
+  /**
+   * Connection sync (src/sync/): this worker's ring and counters (null: off), whether the
+   * master role runs, and the sync_threshold rules.
+   */
+  | { readonly type: 'sync'; readonly ring: SharedArrayBuffer | null; readonly master: boolean; readonly rules: { readonly threshold: number; readonly period: number } }
+  /** Connection sync, backup role: entries from the peer for this worker's clients (wire format, 4-byte aligned). */
+  | { readonly type: 'sync-conns'; readonly bytes: Uint8Array }
   | { readonly type: 'stop' };
 
 /** Worker → main. */

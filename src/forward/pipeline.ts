@@ -47,6 +47,15 @@ export { A_DROP, A_IGNORE, A_TX } from './actions.js';
 /** Bytes reserved per frame built in the scratch area. */
 export const SCRATCH_FRAME = 2048;
 
+/**
+ * Connection sync (src/sync/) as the pipeline sees it: told of every packet from the client
+ * side of a connection, after its state transition and new deadline (ip_vs_in_hook calls
+ * ip_vs_sync_conn there), with the interface it came in on. Null = sync not configured.
+ */
+export interface ConnSyncSink {
+  input(r: number, ifSlot: number): void;
+}
+
 /** An interface the core receives and sends on. */
 export interface IfaceSpec {
   readonly name: string;
@@ -229,6 +238,8 @@ export class Pipeline {
   private lastIcmpTick = 0;
   /** Problems met applying the model (unsupported method, bad range); for the subsystem to report. */
   problems: string[] = [];
+  /** Connection sync (src/sync/worker-sync.ts), null = off. */
+  syncSink: ConnSyncSink | null = null;
 
   constructor(o: PipelineOptions) {
     this.tickMs = o.tickMs ?? 100;
@@ -577,6 +588,21 @@ export class Pipeline {
     return this.byVs.get(vsKey) ?? [];
   }
 
+  /** The service lookup structures (connection sync finds a synced connection's service as ip_vs_find_dest does). */
+  get serviceIndex(): ServiceIndex {
+    return this.index;
+  }
+
+  /** Slot of an interface by name, or -1. */
+  ifSlotOf(name: string): number {
+    return this.ifaceByName.get(name) ?? -1;
+  }
+
+  /** Timeout in ticks of a TCP state, or of UDP (proto 17). */
+  timeoutTicks(proto: number, state: number): number {
+    return proto === IPPROTO_TCP ? this.tcpTicks[state] ?? this.tcpTicks[0]! : this.udpTicks;
+  }
+
   /** Claims (or releases) core VIPs for an instance; services owned by that instance follow. */
   setClaim(instance: string | null, vips: readonly CoreVip[], claimed: boolean): void {
     for (const v of vips) {
@@ -748,6 +774,12 @@ export class Pipeline {
     const o = r * STRIDE;
     const ifSlot = (e[o + FLAGS]! >>> 16) & 255;
     const p = this.p;
+    if (e[o + MAC_LO] === 0 && e[o + MAC_HI] === 0) {
+      // A synced connection whose client-side MAC the peer did not send (a kernel master):
+      // learnt from the client's next packet (src/sync/worker-sync.ts).
+      this.g[GI_NO_CLIENT_MAC]!++;
+      return A_DROP;
+    }
     if (p.vlanTci >= 0 && ifSlot !== this.inIf) {
       this.g[GI_VLAN_CROSS]!++;
       return A_DROP;
@@ -944,6 +976,7 @@ export class Pipeline {
     const o = r * STRIDE;
     const ticks = p.t.proto === IPPROTO_TCP ? this.tcpTransition(r, DIR_INPUT) : this.udpTicks;
     this.conns.touch(r, this.now + ticks);
+    if (this.syncSink !== null) this.syncSink.input(r, this.inIf);
     const svc = this.services[e[o + SVC]!];
     const bytes = p.ipLen;
     if (svc && svc.statsSlot >= 0) {
@@ -1312,3 +1345,4 @@ const GI_ICMP_RELAYED = gIndex('icmp_relayed');
 const GI_ICMP_BAD_CSUM = gIndex('icmp_bad_checksum');
 const GI_VLAN_CROSS = gIndex('vlan_cross_if');
 const GI_CREATED = gIndex('conns_created');
+const GI_NO_CLIENT_MAC = gIndex('no_client_mac');

@@ -239,6 +239,8 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
   private backoffMs = 0;
   /** Problems reported by workers for the current model (unsupported methods, ranges). */
   problems: string[] = [];
+  /** Connection sync (src/sync/): each worker's ring by index, the role and rules; re-sent to restarted workers. */
+  private sync: { readonly rings: readonly SharedArrayBuffer[]; readonly master: boolean; readonly rules: { readonly threshold: number; readonly period: number } } | null = null;
 
   constructor(deps: ForwardingDeps) {
     this.deps = deps;
@@ -393,6 +395,36 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     if (!b) return 0;
     const w = [0, 1, 2, 3].map((i) => ((b[i * 4]! << 24) | (b[i * 4 + 1]! << 16) | (b[i * 4 + 2]! << 8) | b[i * 4 + 3]!) >>> 0);
     return fanoutWorker(spec, 6, w, n);
+  }
+
+  // ───────────────────────────── connection sync (src/sync/) ─────────────────────────────
+
+  /**
+   * Connection sync's state for the workers: worker i gets rings[i] (its entries and
+   * counters), whether the master role runs, and the sync_threshold rules; null = off. Kept
+   * and given again to workers that restart.
+   */
+  setSync(s: { readonly rings: readonly SharedArrayBuffer[]; readonly master: boolean; readonly rules: { readonly threshold: number; readonly period: number } } | null): void {
+    this.sync = s;
+    for (const w of this.workers) if (!w.exited) this.postSync(w.handle, w.index);
+  }
+
+  /** Entries from the peer director for worker `index`'s clients (the fanout program's choice, fanoutWorker()). */
+  postSyncEntries(index: number, bytes: Uint8Array): boolean {
+    const w = this.workers.find((x) => x.index === index && !x.exited);
+    if (!w) return false;
+    w.handle.postMessage({ type: 'sync-conns', bytes });
+    return true;
+  }
+
+  /** The model in force (connection sync places entries with its fanout spec). */
+  get currentModel(): Model | null {
+    return this.model;
+  }
+
+  private postSync(h: WorkerHandle, index: number): void {
+    const s = this.sync;
+    h.postMessage({ type: 'sync', ring: s?.rings[index] ?? null, master: s?.master ?? false, rules: s?.rules ?? { threshold: 3, period: 50 } });
   }
 
   /** The fanout program for a model (several workers only); null when one worker runs. */
@@ -736,6 +768,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     this.postRoutes();
     this.post({ type: 'model', model, slots: this.slots, fanoutProgram: program });
     for (const [addr, mac] of this.neighbours) this.post({ type: 'neigh', address: addr, mac });
+    if (this.sync) for (const w of this.workers) this.postSync(w.handle, w.index);
   }
 
   /** Starts worker i of the current data plane and waits for it to be ready. */
@@ -836,6 +869,8 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
       h.postMessage({ type: 'health', service, real, health: { up: st.up, weight: st.weight ?? undefined } });
     }
     for (const service of this.quorumDown) h.postMessage({ type: 'quorum', service, up: false });
+    const index = this.workers.find((w) => w.handle === h)?.index;
+    if (this.sync && index !== undefined) this.postSync(h, index);
   }
 
   private stopOne(w: WorkerSlot): Promise<void> {

@@ -17,6 +17,8 @@ import { parseIPv6 } from '../lib/ip.js';
 import { A_TX, Pipeline, SCRATCH_FRAME } from './pipeline.js';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
 import { statsRegion } from './stats.js';
+// This file is the worker thread's composition root: it may wire in connection sync.
+import { WorkerSync } from '../sync/worker-sync.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -246,11 +248,28 @@ function onMessage(m: ToWorker): void {
       post({ type: 'conns', id: m.id, rows, total: pl.conns.size, index: init.index });
       break;
     }
+    case 'sync':
+      // Connection sync (src/sync/worker-sync.ts): the pipeline tells it of client packets.
+      if (m.ring === null) {
+        sync = null;
+        pl.syncSink = null;
+      } else if (sync && sync.ring.sab === m.ring) {
+        sync.set(m);
+      } else {
+        sync = new WorkerSync(pl, { ring: m.ring, master: m.master, rules: m.rules });
+        pl.syncSink = sync;
+      }
+      break;
+    case 'sync-conns':
+      if (sync) sync.apply(m.bytes, nowTick());
+      break;
     case 'stop':
       stop();
       break;
   }
 }
+
+let sync: WorkerSync | null = null;
 
 let timer: NodeJS.Timeout | null = null;
 

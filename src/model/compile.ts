@@ -15,13 +15,14 @@ import type { ConfigDiagnostic, SourcePos } from '../lib/errors.js';
 import { sameSubnet, type Family } from '../lib/ip.js';
 import { CODES, Diagnostics } from './diagnostics.js';
 import { resolveOwnership } from './ownership.js';
+import { SYNC_GROUP4, SYNC_PORT, SYNC_TTL } from '../sync/codec.js';
 import type {
-  Checker, CheckTiming, ForwardMethod, FwmarkRule, GarpSettings, GlobalDefs, HttpUrl, L4Proto, Model, NotifyScripts,
+  Checker, CheckTiming, ForwardMethod, FwmarkRule, GarpSettings, GlobalDefs, HttpUrl, L4Proto, LvsSyncDaemon, Model, NotifyScripts,
   RealServer, SchedulerFlags, SchedulerName, ScriptCommand, ScriptUser, SorryServer, TrackRef, Vip, VirtualServer,
   VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackFile, VsGroupEntry,
 } from './types.js';
 import type {
-  SourceMapLike, VBlock, VField, VFwmarkLine, VHostPort, VInitFile, VLeaf, VLvsTimeouts, VMethod, VScript, VTrackLine,
+  SourceMapLike, VBlock, VField, VFwmarkLine, VHostPort, VInitFile, VLeaf, VLvsSyncDaemon, VLvsTimeouts, VMethod, VScript, VTrackLine,
   VUnicastPeer, VVipLine, VVsgLine, VWeight, VsHeader,
 } from './validated.js';
 
@@ -196,6 +197,37 @@ class Compiler {
       forwardingWorkers: val<number>(g, 'forwarding_workers') ?? 0,
       connTableSize: val<number>(g, 'conn_table_size') ?? DEFAULT_CONN_TABLE_SIZE,
       lvsInterface: val<string>(g, 'lvs_interface') ?? null,
+      // Resolved after the instances (its default sync id is the instance's VRID): syncDaemon().
+      lvsSyncDaemon: null,
+    };
+  }
+
+  /**
+   * `lvs_sync_daemon` (keepalived vrrp_data.c: the instance is looked up by name and the
+   * syncid defaults to its VRID; the checker process runs both daemons when no instance is
+   * named, with syncid 0). keepalived logs an unknown instance and drops the setting; lvsd
+   * refuses it, so a typo cannot silently switch connection sync off.
+   */
+  syncDaemon(root: VBlock, instances: ReadonlyArray<{ inst: VrrpInstance }>, instanceNames: ReadonlySet<string>): LvsSyncDaemon | null {
+    const l = leafOf<VLvsSyncDaemon>(sub(root, 'global_defs'), 'lvs_sync_daemon');
+    if (!l) return null;
+    const v = l.value;
+    let syncId = v.syncId ?? 0;
+    if (v.instance !== null) {
+      const inst = instances.find((x) => x.inst.name === v.instance)?.inst;
+      if (!inst) {
+        // An instance that exists but did not compile was reported already.
+        if (!instanceNames.has(v.instance)) {
+          this.err(CODES.REFERENCE, l.path, `lvs_sync_daemon: \`${v.instance}\` is not a defined vrrp_instance${suggest(v.instance, [...instanceNames])}`, v.instanceArg);
+        }
+        return null;
+      }
+      syncId = v.syncId ?? inst.vrid;
+    }
+    const family = v.group?.family ?? 'ipv4';
+    return {
+      interface: v.interface, instance: v.instance, syncId, maxLen: v.maxLen,
+      group: v.group?.address ?? SYNC_GROUP4, family, port: v.port ?? SYNC_PORT, ttl: v.ttl ?? SYNC_TTL,
     };
   }
 
@@ -1327,6 +1359,8 @@ export function compile(root: VBlock, src: SourceMapLike, opts: CompileOptions):
     if (inst) built.push({ inst, b });
   }
   c.checkInstances(built);
+  const syncd = c.syncDaemon(root, built, instanceNames);
+  const globalDefs: GlobalDefs = syncd ? { ...global, lvsSyncDaemon: syncd } : global;
   const vsGroups = c.vsGroups(root);
   const fw = c.fwmarkRules(root);
   const services = c.virtualServers(root, global, vsGroups, fw);
@@ -1350,7 +1384,7 @@ export function compile(root: VBlock, src: SourceMapLike, opts: CompileOptions):
   const virtualServerGroups: Record<string, VirtualServerGroup> = {};
   for (const g of Object.values(vsGroups)) virtualServerGroups[g.name] = { name: g.name, entries: g.entries };
   const model: Model = {
-    global, vrrpScripts, vrrpTrackFiles, syncGroups, instances, virtualServerGroups,
+    global: globalDefs, vrrpScripts, vrrpTrackFiles, syncGroups, instances, virtualServerGroups,
     fwmarkRules: fw.rules, virtualServers, coreVips: own.coreVips,
   };
   return { model: deepFreeze(model), diagnostics: c.d.list, scriptPaths: c.scriptPaths };

@@ -76,6 +76,28 @@ export interface LvsTimeouts {
   readonly udpS: number;
 }
 
+/**
+ * Connection synchronisation between the two directors (keepalived's global
+ * `lvs_sync_daemon`, IPVS's sync daemon; docs/sync.md).
+ */
+export interface LvsSyncDaemon {
+  /** Interface the sync messages are sent and received on. */
+  readonly interface: string;
+  /** The vrrp_instance whose MASTER sends (the others receive); null = both roles at once. */
+  readonly instance: string | null;
+  /** Sync id carried in every message; a receiver with a non-zero id takes only its own (default: the instance's VRID, 0 without one). */
+  readonly syncId: number;
+  /** Largest message (bytes of UDP payload); null = from the MTU as the kernel computes it. */
+  readonly maxLen: number | null;
+  /** Multicast group (default 224.0.0.81, IP_VS_SYNC_GROUP) and its family. */
+  readonly group: string;
+  readonly family: Family;
+  /** UDP port (default 8848, IP_VS_SYNC_PORT). */
+  readonly port: number;
+  /** Multicast TTL (default 1). */
+  readonly ttl: number;
+}
+
 /** `global_defs` plus lvsd's own settings. */
 export interface GlobalDefs {
   readonly routerId: string;
@@ -98,6 +120,8 @@ export interface GlobalDefs {
   readonly smtpServer: string | null;
   /** IPVS-wide connection timeouts (keepalived's global `lvs_timeouts`). */
   readonly lvsTimeouts: LvsTimeouts;
+  /** Connection sync with the peer director (`lvs_sync_daemon`), null = off. */
+  readonly lvsSyncDaemon: LvsSyncDaemon | null;
   /** lvsd extension: control socket path (the CLI flag wins). */
   readonly controlSocket: string | null;
   /** lvsd extension: Prometheus metrics listen address `ip:port`, null = off. */

@@ -149,6 +149,19 @@ export interface VLvsTimeouts {
   readonly udpS: number | null;
 }
 
+/** `lvs_sync_daemon IFNAME [VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]`: only the values given. */
+export interface VLvsSyncDaemon {
+  readonly interface: string;
+  readonly instance: string | null;
+  /** Which word named the instance (-1: none), for error positions. */
+  readonly instanceArg: number;
+  readonly syncId: number | null;
+  readonly maxLen: number | null;
+  readonly port: number | null;
+  readonly ttl: number | null;
+  readonly group: { readonly address: string; readonly family: Family } | null;
+}
+
 /** `init_file [VALUE] [overwrite]`. */
 export interface VInitFile {
   readonly value: number;

@@ -7,6 +7,7 @@ import type { TraceResult } from '../../forward/pipeline.js';
 import { formatChecks } from './checks.js';
 import { formatConnections, formatList, formatTimeout, formatTrace } from './lvs.js';
 import { formatVrrp } from './vrrp.js';
+import { formatSync } from './sync.js';
 
 /** Formats a control command's result as text; `args` are the request's arguments. */
 export type Formatter = (result: unknown, args: Record<string, unknown>) => string;
@@ -19,4 +20,5 @@ export const lvsadmFormatters: Record<string, Formatter> = {
   timeout: (r) => formatTimeout(r as LvsResult),
   zero: () => 'counters zeroed',
   trace: (r) => formatTrace(r as TraceResult),
+  sync: (r) => formatSync(r),
 };

@@ -239,3 +239,22 @@ test('ownership: addresses of one service split across instances or partly unhel
   assert.deepEqual(diags(partial), ['11:16 error ERR_CONFIG_OWNERSHIP']);
   assert.match(messages(partial)[0]!, /198\.18\.0\.11 is in no vrrp_instance while other addresses of this service are in `A`/);
 });
+
+test('lvs_sync_daemon: the sync id defaults to the instance\'s VRID (keepalived vrrp_data.c), to 0 without an instance; defaults of group, port, ttl', () => {
+  const vip = '    virtual_ipaddress {\n        198.18.0.10/24\n    }';
+  const m = ok(load('global_defs {\n    lvs_sync_daemon eth1 VI_1\n}\n' + inst(vip, 'VI_1', 61)));
+  assert.deepEqual(m.global.lvsSyncDaemon, { interface: 'eth1', instance: 'VI_1', syncId: 61, maxLen: null, group: '224.0.0.81', family: 'ipv4', port: 8848, ttl: 1 });
+  const both = ok(load('global_defs {\n    lvs_sync_daemon eth1\n}\n' + inst(vip)));
+  assert.equal(both.global.lvsSyncDaemon?.syncId, 0);
+  assert.equal(both.global.lvsSyncDaemon?.instance, null);
+  const given = ok(load('global_defs {\n    lvs_sync_daemon eth1 VI_1 id 0\n}\n' + inst(vip, 'VI_1', 61)));
+  assert.equal(given.global.lvsSyncDaemon?.syncId, 0, 'an explicit id 0 is kept (0 = a backup that takes every syncid)');
+  assert.equal(ok(load(inst(vip))).global.lvsSyncDaemon, null);
+});
+
+test('lvs_sync_daemon naming an unknown instance is an error at the instance word', () => {
+  const r = load('global_defs {\n    lvs_sync_daemon eth1 id 4 inst VI_2\n}\n' + inst('    virtual_ipaddress {\n        198.18.0.10\n    }'));
+  assert.equal(r.ok, false);
+  assert.deepEqual(diags(r), ['2:36 error ERR_CONFIG_REFERENCE']);
+  assert.match(messages(r)[0]!, /did you mean `VI_1`/);
+});

@@ -23,7 +23,7 @@ export function globalDefs(over: Partial<GlobalDefs> = {}): GlobalDefs {
     vrrpStrict: false, vrrpVersion: 2, vrrpCheckUnicastSrc: false, vrrpMcastGroup4: '224.0.0.18', vrrpMcastGroup6: 'ff02::12',
     notifyFifo: null, vrrpNotifyFifo: null, lvsNotifyFifo: null, notificationEmail: [], notificationEmailFrom: null, smtpServer: null,
     lvsTimeouts: { tcpS: 900, tcpFinS: 120, udpS: 300 }, controlSocket: null, metricsListen: null, forwardingWorkers: 1,
-    connTableSize: 65536, lvsInterface: null, ...over,
+    connTableSize: 65536, lvsInterface: null, lvsSyncDaemon: null, ...over,
   };
 }
 

@@ -91,7 +91,7 @@ export function makeModel(s: ModelSpec): Model {
       vrrpSkipCheckAdvAddr: false, vrrpStrict: false, vrrpVersion: 2, vrrpCheckUnicastSrc: false, vrrpMcastGroup4: '224.0.0.18', vrrpMcastGroup6: 'ff02::12',
       notifyFifo: null, vrrpNotifyFifo: null, lvsNotifyFifo: null, notificationEmail: [], notificationEmailFrom: null, smtpServer: null,
       lvsTimeouts: s.timeouts ?? { tcpS: 0, tcpFinS: 0, udpS: 0 },
-      controlSocket: null, metricsListen: null, forwardingWorkers: 1, connTableSize: 1 << 16, lvsInterface: null,
+      controlSocket: null, metricsListen: null, forwardingWorkers: 1, connTableSize: 1 << 16, lvsInterface: null, lvsSyncDaemon: null,
     },
     vrrpScripts: {}, vrrpTrackFiles: {}, syncGroups: {}, instances: {},
     virtualServerGroups: Object.fromEntries((s.groups ?? []).map((g) => [g.name, g])),
