@@ -50,6 +50,8 @@ export const F_IN_HASHED = 32;
 export const F_OUT_HASHED = 64;
 /** A template invalidated (dest gone): unreachable by lookup, kept until its controls end. */
 export const F_INVALID = 128;
+/** The real server is IPv6 (TUN may mix families: an IPv4 service with an IPv6 real server, or the reverse). */
+export const F_DEST_V6 = 1 << 11;
 /** Method code (M_*) in bits 8..10. */
 export const F_METHOD_SHIFT = 8;
 export const F_METHOD_MASK = 7 << 8;

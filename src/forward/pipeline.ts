@@ -14,15 +14,15 @@
  * no string keys on the per-packet path; configuration, health and claims arrive through
  * methods called between batches.
  */
-import type { CoreVip, ForwardMethod, Model, RealServer, VirtualServer } from '../model/types.js';
+import type { CoreVip, ForwardMethod, Model, RealServer, TunnelOptions, VirtualServer } from '../model/types.js';
 import { formatIPv4, formatIPv6 } from '../lib/ip.js';
 import { parseMac } from '../lib/mac.js';
-import { A_DROP, A_IGNORE, A_TX } from './actions.js';
+import { A_DROP, A_IGNORE, A_TX, A_TX_MULTI, MAX_MULTI } from './actions.js';
 import {
   ConnTable, STRIDE, C0, V0, D0, PORTS_CV, PORTS_D, FLAGS, SVC, DEST, DEADLINE, CONTROL, MAC_HI, MAC_LO,
-  F_V6, F_TEMPLATE, F_INACTIVE, F_NOOUTPUT, F_METHOD_SHIFT, F_METHOD_MASK, KEY_OUT,
+  F_V6, F_DEST_V6, F_TEMPLATE, F_INACTIVE, F_NOOUTPUT, F_METHOD_SHIFT, F_METHOD_MASK, KEY_OUT,
 } from './conn-table.js';
-import { CoreDest, DestTable, METHOD_NAMES, M_NAT, sorryKeyOf } from './dests.js';
+import { CoreDest, DestTable, METHOD_NAMES, M_DR, M_TUN, TUN_GRE, TUN_GUE, TUN_IPIP, TUN_CSUM, TUN_NOCSUM, TUN_REMCSUM, sorryKeyOf } from './dests.js';
 import { KeyMap } from './key-map.js';
 import { macHiAt, macLoAt, macParts, setMacs } from './l2.js';
 import {
@@ -42,10 +42,11 @@ import { GLOBAL_COUNTERS, S_ACTIVE, S_CONNS, S_INACTIVE, S_INBYTES, S_INPKTS, S_
 import { getXmit, methodCode, xmitByCode } from './xmit/index.js';
 import { PARSE_REASONS } from './packet.js';
 
-export { A_DROP, A_IGNORE, A_TX } from './actions.js';
+export { A_DROP, A_IGNORE, A_TX, A_TX_MULTI } from './actions.js';
 
 /** Bytes reserved per frame built in the scratch area. */
 export const SCRATCH_FRAME = 2048;
+export { MAX_MULTI, TUN_HEADROOM } from './actions.js';
 
 /** An interface the core receives and sends on. */
 export interface IfaceSpec {
@@ -56,6 +57,8 @@ export interface IfaceSpec {
   readonly vnet: boolean;
   /** Connected networks (the interface's addresses), for choosing a real server's egress. */
   readonly nets: readonly { readonly address: string; readonly prefixLen: number }[];
+  /** The interface's MTU (TUN's encapsulation must fit it); default 1500. */
+  readonly mtu?: number;
 }
 
 /** An interface at run time. */
@@ -66,6 +69,9 @@ export interface IfaceRt {
   readonly macLo: number;
   readonly vnet: boolean;
   readonly nets: readonly { fam: 4 | 6; n: number[]; m: number[] }[];
+  /** The interface's own addresses (words) with their masks, in the order given (TUN's outer source). */
+  readonly addrs: readonly { fam: 4 | 6; w: number[]; m: number[]; linkLocal: boolean }[];
+  readonly mtu: number;
 }
 
 /** Options of a pipeline. */
@@ -85,6 +91,11 @@ export interface PipelineOptions {
   /** Backing memory of the connection table (the worker passes a huge-page allocator). */
   readonly alloc?: (bytes: number) => ArrayBuffer;
   readonly icmpBurst?: number;
+  /**
+   * Bytes the caller guarantees free before every frame's offset (the worker leaves
+   * TUN_HEADROOM): TUN prepends its outer headers there instead of copying the frame.
+   */
+  readonly headroom?: number;
 }
 
 /** Stats slots assigned by the main thread: service key → slot, `svcKey|realKey` → slot. */
@@ -198,15 +209,27 @@ export class Pipeline {
   stats: StatsRegion;
   private g: Float64Array;
   private readonly random: () => number;
+  /** Bytes free before each frame (PipelineOptions.headroom). */
+  readonly headroom: number;
   /** Current tick (set by process/advance). */
   now = 0;
   // Output of the last process() call.
   outIf = -1;
   outOff = 0;
   outLen = 0;
-  private inOff = 0;
-  private inLen = 0;
-  private inIf = -1;
+  /** A_TX_MULTI: frames out of outIf, in order. */
+  outCount = 0;
+  readonly outOffs = new Uint32Array(MAX_MULTI);
+  readonly outLens = new Uint32Array(MAX_MULTI);
+  /** The frame being processed: offset, length, ingress interface (read by the xmit modules). */
+  inOff = 0;
+  inLen = 0;
+  inIf = -1;
+  /** Segment area [segStart, segEnd) for A_TX_MULTI frames (reused by each frame that needs it). */
+  segStart = 0;
+  segEnd = 0;
+  /** TUN outer IPv4 identification (ip_select_ident: a counter, as with ignore_df). */
+  tunId = 0;
   // Scratch area for frames the core builds (same buffer as the frames).
   private scratchStart = 0;
   private scratchEnd = 0;
@@ -244,6 +267,8 @@ export class Pipeline {
     this.icmpBurst = o.icmpBurst ?? 50;
     this.icmpPerTick = ((o.icmpPerS ?? 1000) * this.tickMs) / 1000;
     this.icmpTokens = this.icmpBurst;
+    this.headroom = o.headroom ?? 0;
+    this.tunId = (this.random() * 65536) & 0xffff;
     this.setTimeouts(0, 0, 0);
   }
 
@@ -256,13 +281,15 @@ export class Pipeline {
       if (!mac) throw new RangeError(`bad MAC for ${s.name}`);
       const { hi, lo } = macParts(mac);
       const nets: { fam: 4 | 6; n: number[]; m: number[] }[] = [];
+      const addrs: { fam: 4 | 6; w: number[]; m: number[]; linkLocal: boolean }[] = [];
       for (const n of s.nets) {
         const a = textWords(n.address);
         if (!a) continue;
         const m = maskWords(a.fam, n.prefixLen);
         nets.push({ fam: a.fam, m, n: a.w.map((w, i) => (w & m[i]!) >>> 0) });
+        addrs.push({ fam: a.fam, w: [...a.w], m, linkLocal: a.fam === 6 && (a.w[0] >>> 22) === (0xfe80 >>> 6) });
       }
-      return { slot, name: s.name, macHi: hi, macLo: lo, vnet: s.vnet, nets };
+      return { slot, name: s.name, macHi: hi, macLo: lo, vnet: s.vnet, nets, addrs, mtu: s.mtu ?? 1500 };
     });
     this.ifaceByName = new Map(this.ifaces.map((i) => [i.name, i.slot]));
     for (const d of this.destTable.list) if (d) this.placeDest(d);
@@ -301,13 +328,14 @@ export class Pipeline {
       }
     }
     d.viaGateway = via;
-    if (via && d.method !== M_NAT) {
+    if (via && d.method === M_DR) {
       // IPVS DR rewrites only the destination MAC: the real server must share the director's L2 segment.
       slot = -1;
       const msg = `${this.services[d.svc]?.key ?? '?'} ${d.key}: ${METHOD_TO_NAME[d.method] ?? d.method} real server ${d.addrText} is reached through gateway ${hop}; DR needs it on a network of the director (same L2 segment); not forwarded`;
       if (!this.problems.includes(msg)) this.problems.push(msg);
     }
     d.ifSlot = slot;
+    if (d.method === M_TUN) this.placeTunnelSource(d, slot, hop);
     if (d.nextHop !== hop) {
       d.nextHop = hop;
       d.macKnown = false;
@@ -318,6 +346,39 @@ export class Pipeline {
       d.macLo = n.lo;
       d.macKnown = true;
     }
+  }
+
+  /**
+   * TUN's outer source: the director's address on the egress interface, as the kernel's route
+   * lookup picks it for a route without `src` (fib_info_update_nhc_saddr → inet_select_addr:
+   * the interface's address whose subnet holds the next hop, else its first address of the
+   * family; for IPv6 a non-link-local one first, as ipv6_dev_get_saddr prefers the scope).
+   */
+  private placeTunnelSource(d: CoreDest, slot: number, hop: string): void {
+    d.tunSrcOk = false;
+    if (slot < 0) return;
+    const h = textWords(hop);
+    let best: { w: number[] } | null = null;
+    let rank = -1;
+    for (const a of this.ifaces[slot]!.addrs) {
+      if (a.fam !== d.fam) continue;
+      let r = a.linkLocal ? 0 : 1;
+      if (h && h.fam === a.fam && a.w.every((w, i) => ((w & a.m[i]!) >>> 0) === ((h.w[i]! & a.m[i]!) >>> 0))) r = 2;
+      if (r > rank) { rank = r; best = a; }
+    }
+    if (!best) {
+      const msg = `${this.services[d.svc]?.key ?? '?'} ${d.key}: the egress interface ${this.ifaces[slot]!.name} has no ${d.fam === 4 ? 'IPv4' : 'IPv6'} address for the tunnel's outer source; not forwarded`;
+      if (!this.problems.includes(msg)) this.problems.push(msg);
+      return;
+    }
+    d.tunS0 = best.w[0]! >>> 0; d.tunS1 = best.w[1]! >>> 0; d.tunS2 = best.w[2]! >>> 0; d.tunS3 = best.w[3]! >>> 0;
+    d.tunSrcOk = true;
+  }
+
+  /** The segment area [start, end) of the buffer, for frames the pipeline cuts or builds in numbers (TUN). */
+  setSegArea(start: number, end: number): void {
+    this.segStart = start;
+    this.segEnd = end;
   }
 
   /** The scratch area [start, end) of the buffer frames are processed in. */
@@ -482,6 +543,7 @@ export class Pipeline {
       d.inhibitOnFailure = rs.inhibitOnFailure;
       d.statsSlot = slots.dest[`${svc.key}|${rs.key}`] ?? -1;
       d.supported = getXmit(rs.method) !== undefined;
+      setTunnel(d, rs.tunnel);
       next.push(d);
     }
     for (const d of byKey.values()) this.retireDest(d);
@@ -502,6 +564,7 @@ export class Pipeline {
       }
     }
     if (svc.sorry && ss) {
+      setTunnel(svc.sorry, ss.tunnel);
       svc.sorry.sorryInhibit = ss.inhibit;
       svc.sorry.statsSlot = slots.dest[`${svc.key}|${sorryKey}`] ?? -1;
     }
@@ -717,24 +780,38 @@ export class Pipeline {
     return true;
   }
 
-  /** L2 rewrite toward a real server; drops (and asks for resolution) when its MAC is unknown. */
-  toDest(d: CoreDest): number {
+  /** The dest's next hop can be sent to now; counts why not (and asks for resolution of an unknown MAC). */
+  egressOk(d: CoreDest): boolean {
     const g = this.g;
     if (d.ifSlot < 0) {
       g[GI_NO_EGRESS]!++;
-      return A_DROP;
+      return false;
     }
     if (!d.macKnown) {
       d.needNeighbour = true;
       this.needNeighbour = true;
       g[GI_NO_NEIGHBOUR]!++;
-      return A_DROP;
+      return false;
     }
-    const p = this.p;
-    if (p.vlanTci >= 0 && d.ifSlot !== this.inIf) {
+    if (this.p.vlanTci >= 0 && d.ifSlot !== this.inIf) {
       g[GI_VLAN_CROSS]!++;
-      return A_DROP;
+      return false;
     }
+    return true;
+  }
+
+  /** Output: frames [0, count) of outOffs/outLens, out of ifSlot. */
+  outMulti(ifSlot: number, count: number): number {
+    this.outIf = ifSlot;
+    this.outCount = count;
+    return A_TX_MULTI;
+  }
+
+  /** L2 rewrite toward a real server; drops (and asks for resolution) when its MAC is unknown. */
+  toDest(d: CoreDest): number {
+    if (!this.egressOk(d)) return A_DROP;
+    const g = this.g;
+    const p = this.p;
     const ifc = this.ifaces[d.ifSlot]!;
     setMacs(p.b, p.frame, d.macHi, d.macLo, ifc.macHi, ifc.macLo);
     if (p.vnet >= 0) p.b[p.vnet] = p.b[p.vnet]! & ~VIRTIO_NET_HDR_F_DATA_VALID;
@@ -888,7 +965,7 @@ export class Pipeline {
     const dport = d.port !== 0 && xm.portMap ? d.port : t.dport;
     e[o + PORTS_CV] = ((t.sport << 16) | t.dport) >>> 0;
     e[o + PORTS_D] = ((dport << 16) | (t.proto << 8)) >>> 0;
-    e[o + FLAGS] = ((t.fam === 6 ? F_V6 : 0) | (d.method << F_METHOD_SHIFT) | (xm.noOutput ? F_NOOUTPUT : 0) | (ifSlot << 16)) >>> 0;
+    e[o + FLAGS] = ((t.fam === 6 ? F_V6 : 0) | (d.fam === 6 ? F_DEST_V6 : 0) | (d.method << F_METHOD_SHIFT) | (xm.noOutput ? F_NOOUTPUT : 0) | (ifSlot << 16)) >>> 0;
     e[o + SVC] = svc.id;
     const b = p.b;
     e[o + MAC_HI] = macHiAt(b, p.frame + 6);
@@ -1056,7 +1133,7 @@ export class Pipeline {
     e[o + D0] = d.w0; e[o + D0 + 1] = d.w1; e[o + D0 + 2] = d.w2; e[o + D0 + 3] = d.w3;
     e[o + PORTS_CV] = k.vport;
     e[o + PORTS_D] = ((d.port << 16) | (k.proto << 8)) >>> 0;
-    e[o + FLAGS] = ((fam === 6 ? F_V6 : 0) | (d.method << F_METHOD_SHIFT)) >>> 0;
+    e[o + FLAGS] = ((fam === 6 ? F_V6 : 0) | (d.fam === 6 ? F_DEST_V6 : 0) | (d.method << F_METHOD_SHIFT)) >>> 0;
     e[o + SVC] = svc.id;
     conns.commitTemplate(tr, d, this.now + svc.persistTicks);
     this.g[gIndex('templates_created')]!++;
@@ -1246,14 +1323,14 @@ export class Pipeline {
       const proto = (e[o + PORTS_D]! >>> 8) & 255;
       const tmpl = (fl & F_TEMPLATE) !== 0;
       const cv = e[o + PORTS_CV]!;
-      const addr = (at: number) => wordsText(fam, e[o + at]!, e[o + at + 1]!, e[o + at + 2]!, e[o + at + 3]!);
+      const addr = (at: number, f = fam) => wordsText(f, e[o + at]!, e[o + at + 1]!, e[o + at + 2]!, e[o + at + 3]!);
       out.push({
         proto: proto === 6 ? 'TCP' : proto === 17 ? 'UDP' : 'IP',
         expireS: Math.max(0, Math.round(((e[o + DEADLINE]! - this.now) * this.tickMs) / 1000)),
         state: tmpl ? 'NONE' : proto === 6 ? TCP_STATE_NAMES[e[o + PORTS_D]! & 255]! : 'UDP',
         source: endpoint(fam, addr(C0), tmpl ? 0 : cv >>> 16),
         virtual: endpoint(fam, addr(V0), cv & 0xffff),
-        destination: endpoint(fam, addr(D0), e[o + PORTS_D]! >>> 16),
+        destination: endpoint(fl & F_DEST_V6 ? 6 : 4, addr(D0, fl & F_DEST_V6 ? 6 : 4), e[o + PORTS_D]! >>> 16),
         template: tmpl,
         method: METHOD_NAMES[(fl & F_METHOD_MASK) >>> F_METHOD_SHIFT] ?? '?',
       });
@@ -1276,6 +1353,13 @@ export class Pipeline {
 }
 
 const METHOD_TO_NAME: (ForwardMethod | undefined)[] = ['NAT', 'DR', 'TUN', 'FNAT'];
+
+/** A dest's TUN encapsulation from the model (IPIP when absent). */
+function setTunnel(d: CoreDest, t: TunnelOptions | undefined): void {
+  d.tunType = !t || t.type === 'ipip' ? TUN_IPIP : t.type === 'gue' ? TUN_GUE : TUN_GRE;
+  d.tunPort = t?.port ?? 0;
+  d.tunCsum = !t || t.csum === 'nocsum' ? TUN_NOCSUM : t.csum === 'csum' ? TUN_CSUM : TUN_REMCSUM;
+}
 
 function classifyMark(index: ServiceIndex, t: Tuple): number {
   for (const r of index.rules) {

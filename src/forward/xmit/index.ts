@@ -1,17 +1,19 @@
 /**
  * Forwarding methods registered by name (dpvs src/ipvs/ip_vs_xmit.c, one module each).
- * TUN and FNAT are not registered yet: the config compiler rejects them ("not supported
- * yet"), and `xmitByCode` returns undefined for them.
+ * FNAT is not registered yet: the config compiler rejects it ("not supported yet"), and
+ * `xmitByCode` returns undefined for it.
  */
 import type { ForwardMethod } from '../../model/types.js';
 import { M_DR, M_FNAT, M_NAT, M_TUN } from '../dests.js';
 import { drXmit } from './dr.js';
 import { natXmit } from './nat.js';
+import { tunXmit } from './tun.js';
 import type { XmitModule } from './types.js';
 
 const byName = new Map<ForwardMethod, XmitModule>([
   ['NAT', natXmit],
   ['DR', drXmit],
+  ['TUN', tunXmit],
 ]);
 
 /** Module by code (connections store the code), index = M_* code. */

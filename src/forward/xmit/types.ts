@@ -1,7 +1,7 @@
 /**
  * The forwarding-method contract (IPVS `cp->packet_xmit`, dpvs src/ipvs/ip_vs_xmit.c): a
- * small module per method, registered by name in ./index.ts. NAT and DR exist; TUN and
- * FULLNAT plug in here later (the config compiler rejects them until then).
+ * small module per method, registered by name in ./index.ts: NAT, DR and TUN exist; FULLNAT
+ * plugs in here later (the config compiler rejects it until then).
  */
 import type { ForwardMethod } from '../../model/types.js';
 import type { CoreDest } from '../dests.js';
