@@ -16,7 +16,7 @@ import { sameSubnet, type Family } from '../lib/ip.js';
 import { CODES, Diagnostics } from './diagnostics.js';
 import { resolveOwnership } from './ownership.js';
 import type {
-  Checker, CheckTiming, ForwardMethod, FwmarkRule, GarpSettings, GlobalDefs, HttpUrl, L4Proto, Model, NotifyScripts,
+  Checker, CheckTiming, ForwardMethod, FwmarkRule, TunnelOptions, GarpSettings, GlobalDefs, HttpUrl, L4Proto, Model, NotifyScripts,
   RealServer, SchedulerFlags, SchedulerName, ScriptCommand, ScriptUser, SorryServer, TrackRef, Vip, VirtualServer,
   VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackFile, VsGroupEntry,
 } from './types.js';
@@ -893,7 +893,9 @@ class Compiler {
     const schedulerFlags: SchedulerFlags = flags;
 
     const methodLeaf = leafOf<VMethod>(b, 'lvs_method');
-    const method = this.method(methodLeaf);
+    const vsMethod = this.methodSpec(methodLeaf);
+    const method = vsMethod?.method ?? null;
+    const vsTunnel = vsMethod?.tunnel;
     if (method === null) ok = false;
 
     let persistenceTimeoutS = val<number>(b, 'persistence_timeout') ?? 0;
@@ -939,7 +941,7 @@ class Compiler {
     const vsAlpha = val<boolean>(b, 'alpha') ?? false;
     const vsVirtualhost = val<string>(b, 'virtualhost') ?? null;
     for (const rb of items(b, 'real_server')) {
-      const rs = this.realServer(rb, { family, vsPort, method: method ?? 'NAT', marks: marks.length > 0, group, vsTiming, vsInhibit, vsAlpha, vsVirtualhost });
+      const rs = this.realServer(rb, { family, vsPort, method: method ?? 'NAT', tunnel: vsTunnel, marks: marks.length > 0, group, vsTiming, vsInhibit, vsAlpha, vsVirtualhost });
       if (!rs) {
         ok = false;
         continue;
@@ -979,13 +981,17 @@ class Compiler {
     const ssLeaf = leafOf<VHostPort>(b, 'sorry_server');
     if (ssLeaf) {
       const ss = ssLeaf.value;
-      const ssMethod = this.method(leafOf<VMethod>(b, 'sorry_server_lvs_method')) ?? method ?? 'NAT';
-      if (ss.family !== family) {
+      const ssLeafM = leafOf<VMethod>(b, 'sorry_server_lvs_method');
+      const ssSpec = ssLeafM ? this.methodSpec(ssLeafM) : null;
+      const ssMethod = ssSpec?.method ?? method ?? 'NAT';
+      const ssTunnel = ssLeafM ? ssSpec?.tunnel : vsTunnel;
+      // keepalived vs_end_handler: a tunnelled sorry server may be of the other family.
+      if (ss.family !== family && ssMethod !== 'TUN') {
         this.err(CODES.CONFLICT, ssLeaf.path, `sorry_server ${ss.address} is ${famName(ss.family)} but the virtual server is ${famName(family)}`, 0);
         ok = false;
       } else {
         const port = this.serverPort(ssLeaf.path, 'sorry_server', ss.port, ssMethod, vsPort, marks.length > 0);
-        sorryServer = { address: ss.address, port, method: ssMethod, inhibit: flagOn('sorry_server_inhibit') };
+        sorryServer = { address: ss.address, port, method: ssMethod, ...(ssMethod === 'TUN' && ssTunnel ? { tunnel: ssTunnel } : {}), inhibit: flagOn('sorry_server_inhibit') };
       }
     } else if (leafOf(b, 'sorry_server_inhibit') || leafOf(b, 'sorry_server_lvs_method')) {
       this.warn(CODES.W_ADJUSTED, (leafOf(b, 'sorry_server_inhibit') ?? leafOf(b, 'sorry_server_lvs_method'))!.path, 'no `sorry_server` is set; ignored');
@@ -1010,14 +1016,16 @@ class Compiler {
     };
   }
 
-  method(l: VLeaf<VMethod> | undefined): ForwardMethod | null {
-    if (!l) return 'NAT';
+  /** A method line: the method and (TUN) its encapsulation; null when it cannot be used. */
+  methodSpec(l: VLeaf<VMethod> | undefined): { method: ForwardMethod; tunnel?: TunnelOptions } | null {
+    if (!l) return { method: 'NAT' };
     const m = l.value.method;
-    if (m === 'TUN' || m === 'FNAT') {
-      this.err(CODES.NOT_SUPPORTED, l.path, `\`lvs_method ${m}\` is not supported yet (lvsd forwards by NAT and DR for now)`, 0);
+    if (m === 'FNAT') {
+      this.err(CODES.NOT_SUPPORTED, l.path, `\`lvs_method ${m}\` is not supported yet (lvsd forwards by NAT, DR and TUN for now)`, 0);
       return null;
     }
-    return m;
+    if (m === 'TUN') return { method: 'TUN', tunnel: l.value.tunnel ?? { type: 'ipip', port: 0, csum: 'nocsum' } };
+    return { method: m };
   }
 
   /** Real/sorry server port rules of keepalived check_data.c validate_check_config. */
@@ -1051,20 +1059,24 @@ class Compiler {
   }
 
   realServer(rb: VBlock, vs: {
-    family: Family; vsPort: number; method: ForwardMethod; marks: boolean; group: ReturnType<Compiler['vsGroups']>[string] | undefined;
+    family: Family; vsPort: number; method: ForwardMethod; tunnel: TunnelOptions | undefined; marks: boolean; group: ReturnType<Compiler['vsGroups']>[string] | undefined;
     vsTiming: Partial<Record<keyof CheckTiming, number>>; vsInhibit: boolean; vsAlpha: boolean; vsVirtualhost: string | null;
   }): RealServer | null {
     const h = rb.header as VHostPort;
-    if (h.family !== vs.family) {
-      this.err(CODES.CONFLICT, rb.path, `real_server ${h.address} is ${famName(h.family)} but the virtual server is ${famName(vs.family)} (NAT and DR need one family)`, 0);
-      return null;
-    }
     const mLeaf = leafOf<VMethod>(rb, 'lvs_method');
     let m: ForwardMethod = vs.method;
+    let tunnel = vs.tunnel;
     if (mLeaf) {
-      const r = this.method(mLeaf);
+      const r = this.methodSpec(mLeaf);
       if (r === null) return null;
-      m = r;
+      m = r.method;
+      tunnel = r.tunnel;
+    }
+    // keepalived rs_end_handler: for tunnelled forwarding the families need not match (IPVS
+    // encapsulates in the real server's family: ip_vs_tunnel_xmit / _v6 with cp->af the service's).
+    if (h.family !== vs.family && m !== 'TUN') {
+      this.err(CODES.CONFLICT, rb.path, `real_server ${h.address} is ${famName(h.family)} but the virtual server is ${famName(vs.family)} (NAT and DR need one family; TUN may mix them)`, 0);
+      return null;
     }
     const port = this.serverPort(rb.path, 'real server', h.port, m, vs.vsPort, vs.marks);
     if (vs.group && m !== 'NAT' && h.port !== null && h.port !== 0) {
@@ -1100,7 +1112,7 @@ class Compiler {
     // Checkers in the order written (keys number them per kind, so reordering kinds keeps keys).
     const checkers = built.sort((a, b) => comparePos(a.at, b.at)).map((x) => x.c);
     return {
-      key, address: h.address, family: h.family, port, weight, method: m, inhibitOnFailure,
+      key, address: h.address, family: h.family, port, weight, method: m, ...(m === 'TUN' && tunnel ? { tunnel } : {}), inhibitOnFailure,
       notifyUp: this.scriptOf(rb, 'notify_up'),
       notifyDown: this.scriptOf(rb, 'notify_down'),
       upperThreshold: uthreshold, lowerThreshold: lthreshold, alpha, checkers,

@@ -11,7 +11,7 @@
  */
 import type { Family } from '../lib/ip.js';
 import type { SourcePos } from '../lib/errors.js';
-import type { ScriptCommand, ScriptUser } from './types.js';
+import type { ScriptCommand, ScriptUser, TunnelOptions } from './types.js';
 
 /** Where one raw-tree node came from: its keyword token and each argument (word) token. */
 export interface NodeSource {
@@ -137,9 +137,11 @@ export interface VFwmarkLine {
   readonly portMax: number;
 }
 
-/** `lvs_method NAT|DR|TUN|FNAT` (TUN options are kept as text). */
+/** `lvs_method NAT|DR|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]|FNAT`. */
 export interface VMethod {
   readonly method: 'NAT' | 'DR' | 'TUN' | 'FNAT';
+  /** TUN's encapsulation (keepalived check_parser.c svr_forwarding_handler); absent for the others. */
+  readonly tunnel?: TunnelOptions;
 }
 
 /** `lvs_timeouts [tcp S] [tcpfin S] [udp S]`: only the values given. */
