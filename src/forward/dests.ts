@@ -63,7 +63,7 @@ export class CoreDest implements Dest {
    * network (or on-link by the kernel's route), else the gateway of the kernel's route to it.
    */
   nextHop: string;
-  /** Reached through a gateway (the kernel's route has one): NAT only, DR needs L2 adjacency. */
+  /** Reached through a gateway (the kernel's route has one): NAT, TUN, FULLNAT; DR needs L2 adjacency. */
   viaGateway = false;
   /** Next hop: egress interface slot (-1 unknown) and MAC (hi 16 bits, lo 32 bits); macKnown false = unresolved. */
   ifSlot = -1;
@@ -84,7 +84,7 @@ export class CoreDest implements Dest {
   weightOverride: number | null = null;
   /** keepalived inhibit_on_failure: down = weight 0 instead of removal. */
   inhibitOnFailure = false;
-  /** Its forwarding method is implemented (FNAT is not yet). */
+  /** Its forwarding method is implemented (every model method is now; kept for a method a model may name that the core lacks). */
   supported = true;
   /** TUN: encapsulation (TUN_*), GUE port, checksum option (TUN_NOCSUM...). */
   tunType = TUN_IPIP;

@@ -33,7 +33,9 @@ export const GLOBAL_COUNTERS = [
   // packets fragmented (DF clear) and the fragments, frames the tunnel could not carry
   // (GSO kind unsupported, egress MTU below the minimum, no room to build the frame).
   'frag_needed_sent', 'ttl_exceeded_sent', 'gso_segmented', 'gso_segments', 'tun_fragmented', 'tun_fragments',
-  'gso_unsupported', 'tun_mtu_too_small', 'tun_no_room', 'tun_pmtu_relayed',
+  'gso_unsupported', 'tun_mtu_too_small', 'tun_no_room',
+  // FULLNAT: a new connection found no free local port (every local address tried).
+  'no_local_port',
   // I/O of the worker (worker.ts): wake-ups from epoll, receive calls that returned frames,
   // frames the kernel dropped because the socket or ring was full (PACKET_STATISTICS), frames
   // sendmmsg did not take after retries.

@@ -43,6 +43,8 @@ const pl = new Pipeline({
   stats: statsRegion(init.stats, init.layout, init.index),
   alloc: io.hugePages ? hugeAlloc() ?? undefined : undefined,
   headroom: HEAD,
+  workerIndex: init.index,
+  workers: init.workers,
 });
 pl.setInterfaces(init.ifaces);
 

@@ -428,6 +428,13 @@ export interface VirtualServer {
   /** Interface on which the core receives this service's traffic. */
   readonly interface: string;
   readonly realServers: Readonly<Record<string, RealServer>>;
+  /**
+   * FULLNAT (keepalived-dpvs `laddr_group_name`): the `local_address_group` the service's FNAT
+   * real servers get their connections from, and its addresses (expanded, canonical). Absent
+   * or empty when no real server is FNAT.
+   */
+  readonly localAddressGroup?: string | null;
+  readonly localAddresses?: readonly string[];
 }
 
 /** One entry of a `virtual_server_group`: an address range + port, or a firewall mark. */

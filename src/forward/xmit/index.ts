@@ -1,11 +1,8 @@
-/**
- * Forwarding methods registered by name (dpvs src/ipvs/ip_vs_xmit.c, one module each).
- * FNAT is not registered yet: the config compiler rejects it ("not supported yet"), and
- * `xmitByCode` returns undefined for it.
- */
+/** Forwarding methods registered by name (dpvs src/ipvs/ip_vs_xmit.c, one module each). */
 import type { ForwardMethod } from '../../model/types.js';
 import { M_DR, M_FNAT, M_NAT, M_TUN } from '../dests.js';
 import { drXmit } from './dr.js';
+import { fnatXmit } from './fnat.js';
 import { natXmit } from './nat.js';
 import { tunXmit } from './tun.js';
 import type { XmitModule } from './types.js';
@@ -14,13 +11,14 @@ const byName = new Map<ForwardMethod, XmitModule>([
   ['NAT', natXmit],
   ['DR', drXmit],
   ['TUN', tunXmit],
+  ['FNAT', fnatXmit],
 ]);
 
 /** Module by code (connections store the code), index = M_* code. */
 const byCode: (XmitModule | undefined)[] = [];
 for (const m of byName.values()) byCode[m.code] = m;
 
-/** The module for a method name, or undefined when not supported yet. */
+/** The module for a method name, or undefined when not supported. */
 export function getXmit(name: ForwardMethod): XmitModule | undefined {
   return byName.get(name);
 }

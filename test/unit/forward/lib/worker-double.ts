@@ -26,7 +26,7 @@ export class WorkerDouble extends EventEmitter implements WorkerHandle {
     super();
     this.init = init;
     // The worker's layout: headroom before each frame, a scratch area, a segment area.
-    this.pl = new Pipeline({ capacity: Math.min(init.capacity, 4096), tickMs: init.tickMs, seed: init.seed, stats: statsRegion(init.stats, init.layout, init.index), headroom: TUN_HEADROOM });
+    this.pl = new Pipeline({ capacity: Math.min(init.capacity, 4096), tickMs: init.tickMs, seed: init.seed, stats: statsRegion(init.stats, init.layout, init.index), headroom: TUN_HEADROOM, workerIndex: init.index, workers: init.workers });
     this.pl.setInterfaces(init.ifaces);
     this.pl.setScratch(70000, 70000 + 16 * 2048);
     this.pl.setSegArea(70000 + 16 * 2048, this.buf.length);
