@@ -22,7 +22,7 @@
 import type { Family } from '../lib/ip.js';
 import { canonicalIp, ipFamily, parseIPv4, formatIPv4, parseIPv6 } from '../lib/ip.js';
 import type {
-  VFwmarkLine, VHostPort, VInitFile, VLvsTimeouts, VMethod, VTrackLine, VUnicastPeer, VVipLine, VVsgLine, VWeight, VsHeader,
+  VFwmarkLine, VHostPort, VInitFile, VLaddrLine, VLvsTimeouts, VMethod, VTrackLine, VUnicastPeer, VVipLine, VVsgLine, VWeight, VsHeader,
 } from '../model/validated.js';
 import type { ScriptCommand, ScriptUser, SchedulerName } from '../model/types.js';
 import {
@@ -119,7 +119,7 @@ function schedParser(w: Words): SchedulerName | undefined {
 }
 
 /** What `lvs_method` takes (the docs and messages show it). */
-const METHOD_SYNTAX = 'NAT|DR|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]';
+const METHOD_SYNTAX = 'NAT|DR|FNAT|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]';
 
 /**
  * `lvs_method NAT|DR|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]|FNAT`, with
@@ -415,6 +415,24 @@ function vsgLine(w: Words): VVsgLine | undefined {
     p = v;
   }
   return { kind: 'range', first: r.first, last: r.last, family: r.family, count: r.count, port: p };
+}
+
+/**
+ * A `local_address_group` line: `ADDRESS|RANGE [IFNAME]`; keepalived-dpvs writes the
+ * interface (`192.168.100.200 dpdk0`), the kernel FULLNAT patches' keepalived a range of the
+ * last octet (`192.168.100.5-254`).
+ */
+function laddrLine(w: Words): VLaddrLine | undefined {
+  if (!w.count(1, 2, 'ADDRESS|RANGE [IFNAME]')) return undefined;
+  const r = parseRange(w, 0);
+  if (!r) return undefined;
+  let ifn: string | null = null;
+  if (w.length === 2) {
+    const v = ifname(w, 1);
+    if (v === undefined) return undefined;
+    ifn = v;
+  }
+  return { first: r.first, last: r.last, family: r.family, count: r.count, ifname: ifn };
 }
 
 /** An lvsd `fwmark_rules` line: `ADDRESS[/PREFIX] tcp|udp PORT|PORT-PORT|0`. */
@@ -780,8 +798,8 @@ const VS_BLOCK: BlockSpec = {
     lvs_sched: leaf(schedParser, { syntax: SCHEDULERS.join('|'), doc: 'Scheduler.', def: 'wlc' }),
     lb_algo: leaf(schedParser, { syntax: SCHEDULERS.join('|'), doc: 'keepalived 1.x spelling of `lvs_sched`.', canonical: 'lvs_sched' }),
     lvs_method: leaf(methodParser, {
-      syntax: METHOD_SYNTAX, doc: 'Forwarding method; TUN encapsulates in IP-in-IP (default), GUE (UDP to `port`) or GRE, with or without their checksum (`csum`, GUE `remcsum`).', def: 'NAT',
-      compat: 'FNAT is rejected with ERR_CONFIG_NOT_SUPPORTED for now.',
+      syntax: METHOD_SYNTAX, doc: 'Forwarding method; TUN encapsulates in IP-in-IP (default), GUE (UDP to `port`) or GRE, with or without their checksum (`csum`, GUE `remcsum`); FNAT (FULLNAT) rewrites both addresses and needs `laddr_group_name`.', def: 'NAT',
+      compat: 'FNAT as keepalived-dpvs and the LVS FULLNAT patches configure it; no SYN proxy, no TOA.',
     }),
     lb_kind: leaf(methodParser, { syntax: METHOD_SYNTAX, doc: 'keepalived 1.x spelling of `lvs_method`.', canonical: 'lvs_method' }),
     protocol: leaf(protocolParser, {
@@ -808,6 +826,11 @@ const VS_BLOCK: BlockSpec = {
     ha_suspend: flagLeaf({ doc: 'Suspend checks while the VRRP instance owning the VIP is not MASTER.' }),
     ops: flagLeaf({ doc: 'One-packet scheduling (UDP): each datagram is scheduled on its own.' }),
     virtualhost: leaf(str('HOST'), { syntax: 'HOST', doc: 'Default Host header of the HTTP checks of this service.' }),
+    laddr_group_name: leaf(str('NAME'), {
+      syntax: 'NAME', doc: 'FNAT: the `local_address_group` whose addresses the real servers see as the source of the connections (keepalived-dpvs, the LVS FULLNAT patches).',
+      def: 'none (required with FNAT)',
+    }),
+    syn_proxy: unsupported('FNAT SYN proxy (keepalived-dpvs): lvsd forwards the client\'s own SYN.'),
     inhibit_on_failure: flagLeaf({ doc: 'Failed real servers get weight 0 instead of being removed.' }),
     'sh-port': flagLeaf({ doc: 'sh scheduler: hash the source port too.' }),
     'sh-fallback': flagLeaf({ doc: 'sh scheduler: fall back to another server when the chosen one is unavailable.' }),
@@ -1069,6 +1092,10 @@ export const ROOT: BlockSpec = {
     virtual_server_group: {
       t: 'namedList', parseName: nameParser, parseLine: vsgLine, syntax: 'NAME', lineSyntax: 'ADDRESS|RANGE [PORT] | fwmark N',
       doc: 'Addresses (198.18.0.1, 198.18.0.1-10, 198.18.0.0/28), each with an optional port, and firewall marks, served by one `virtual_server group NAME`.',
+    },
+    local_address_group: {
+      t: 'namedList', parseName: nameParser, parseLine: laddrLine, syntax: 'NAME', lineSyntax: 'ADDRESS|RANGE [IFNAME]',
+      doc: 'FNAT local addresses (198.18.1.200, 198.18.1.200-210, 198.18.1.192/28), each with an optional interface: the sources of the connections the real servers see; the core owns them like VIPs. Used by `laddr_group_name`.',
     },
     fwmark_rules: {
       t: 'namedList', parseName: (w) => (w.count(1, 1, 'N') ? fwmarkValue(w, 0) : undefined), parseLine: fwmarkRuleLine,

@@ -127,6 +127,15 @@ export type VVsgLine =
   | { readonly kind: 'range'; readonly first: string; readonly last: string; readonly family: Family; readonly count: number; readonly port: number | null }
   | { readonly kind: 'fwmark'; readonly fwmark: number };
 
+/** A `local_address_group` line (keepalived-dpvs / the LVS FULLNAT patches): `ADDRESS|RANGE [IFNAME]`. */
+export interface VLaddrLine {
+  readonly first: string;
+  readonly last: string;
+  readonly family: Family;
+  readonly count: number;
+  readonly ifname: string | null;
+}
+
 /** A `fwmark_rules` line: `ADDRESS[/PREFIX] PROTO PORT|PORT-PORT|0`. */
 export interface VFwmarkLine {
   readonly address: string;
