@@ -9,6 +9,8 @@
  *   - an ICMP/ICMPv6 error → the quoted packet's client side (its source when the quoted
  *     destination is a NAT real server, else its destination), as ip_vs_in_icmp /
  *     ip_vs_out_icmp find the connection;
+ *   - an ICMP error quoting one of TUN's IP-in-IP or GRE outer packets → the source of the
+ *     packet inside (the client);
  *   - a frame to a FULLNAT local address (a reply RIP:rport → LIP:lport) → its destination
  *     port itself, unhashed: each worker takes the local ports ≡ its index mod workers
  *     (Pipeline.allocLocal), so `lport % members` is the worker that owns the connection; an
@@ -32,7 +34,7 @@ const LD = 0x00, LDX = 0x01, ALU = 0x04, JMP = 0x05, RET = 0x06, MISC = 0x07;
 const W = 0x00, H = 0x08, B = 0x10;
 const ABS = 0x20, IND = 0x40, MSH = 0xa0;
 const ADD = 0x00, MUL = 0x20, AND = 0x50, LSH = 0x60, RSH = 0x70, XOR = 0xa0;
-const JA = 0x00, JEQ = 0x10, JGE = 0x30;
+const JA = 0x00, JEQ = 0x10, JGE = 0x30, JSET = 0x40;
 const K = 0x00, X = 0x08, RA = 0x10;
 const TAX = 0x00;
 /** SKF_AD_OFF + SKF_AD_PROTOCOL: A = ntohs(skb->protocol). */
@@ -203,10 +205,19 @@ export function fanoutProgram(spec: FanoutSpec): Uint32Array {
   for (const t of [3, 4, 11, 12]) a.op(JMP | JEQ | K, t, 0, 1).ja('inner4');
   a.ja('plain4');
   a.label('inner4');
+  // An error about one of TUN's outer packets (IP-in-IP, GRE): the client is the source of the
+  // packet inside (the core relays it to that connection's client: xmit/tun.ts tunnelIcmp).
+  a.op(LD | B | IND, 8 + 9).op(JMP | JEQ | K, 4, 0, 1).ja('tunq4').op(JMP | JEQ | K, 47, 0, 1).ja('greq4');
   matchReals4(a, () => a.op(LD | W | IND, 8 + 12), locals4, 'innerlocal4');
   matchReals4(a, () => a.op(LD | W | IND, 8 + 16), spec.natReals4, 'innersrc4');
   a.op(LD | W | IND, 8 + 16).ja('hash4');
   a.label('innersrc4').op(LD | W | IND, 8 + 12).ja('hash4');
+  // X = outer IHL×4 + quoted IHL×4; the packet inside starts at X + 8 (IP-in-IP) or after GRE's 4 or 8 bytes.
+  a.label('tunq4').op(LD | B | IND, 8).op(ALU | AND | K, 0xf).op(ALU | LSH | K, 2).op(ALU | ADD | X).op(MISC | TAX)
+    .op(LD | W | IND, 8 + 12).ja('hash4');
+  a.label('greq4').op(LD | B | IND, 8).op(ALU | AND | K, 0xf).op(ALU | LSH | K, 2).op(ALU | ADD | X).op(MISC | TAX)
+    .op(LD | B | IND, 8).op(JMP | JSET | K, 0x80, 0, 2).op(LD | W | IND, 8 + 8 + 12).ja('hash4')
+    .op(LD | W | IND, 8 + 4 + 12).ja('hash4');
   if (locals4.length) {
     // Quoted from a local address: its source port (X = outer IHL×4 + quoted IHL×4).
     a.label('innerlocal4').op(LD | B | IND, 8).op(ALU | AND | K, 0xf).op(ALU | LSH | K, 2).op(ALU | ADD | X).op(MISC | TAX)

@@ -27,7 +27,7 @@ import { KeyMap } from './key-map.js';
 import { macHiAt, macLoAt, macParts, setMacs } from './l2.js';
 import {
   PacketView, parseFrame, Tuple, P_OK_IP, P_OK_ARP, P_OTHER_ETHERTYPE, P_BAD_IHL, P_IPV6_EXT_UNSAFE,
-  IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, TCP_SYN, TCP_RST, VIRTIO_NET_HDR_F_DATA_VALID,
+  IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPIP, IPPROTO_GRE, TCP_SYN, TCP_RST, VIRTIO_NET_HDR_F_DATA_VALID,
 } from './packet.js';
 import { DIR_INPUT, DIR_OUTPUT, sTW, sCL, tcpNextState, tcpTimeoutsS, TCP_STATE_ACTIVE, TCP_STATE_NAMES } from './proto/tcp.js';
 import { UDP_DEFAULT_TIMEOUT_S } from './proto/udp.js';
@@ -40,6 +40,7 @@ import type { FlowKey } from './schedulers/types.js';
 import { ServiceIndex, ServiceRt, compileFwmarkRules, ipvsServicesOf, maskWords, sameServiceIdentity, textWords } from './services.js';
 import { GLOBAL_COUNTERS, S_ACTIVE, S_CONNS, S_INACTIVE, S_INBYTES, S_INPKTS, S_OUTBYTES, S_OUTPKTS, S_PERSIST, STAT_STRIDE, gIndex, localStats, type GlobalCounter, type StatsRegion } from './stats.js';
 import { getXmit, methodCode, xmitByCode } from './xmit/index.js';
+import { tunnelIcmp } from './xmit/tun.js';
 import { PARSE_REASONS } from './packet.js';
 
 export { A_DROP, A_IGNORE, A_TX, A_TX_MULTI } from './actions.js';
@@ -215,6 +216,8 @@ export class Pipeline {
   private byVs = new Map<string, ServiceRt[]>();
   private index = new ServiceIndex();
   private vips = new KeyMap(16);
+  /** TUN dests by (address, tunnel type, GUE port): an ICMP error about an outer packet names its dest (ip_vs_find_tunnel). */
+  private tunDests = new KeyMap(16);
   private vipClaimed = new Uint8Array(0);
   private vipIf = new Int32Array(0);
   private vipList: CoreVip[] = [];
@@ -266,6 +269,8 @@ export class Pipeline {
   /** Set when some dest needs neighbour resolution (the worker reads and clears it). */
   needNeighbour = false;
   private readonly it = new Tuple();
+  /** A tuple for the TUN ICMP relay (xmit/tun.ts tunnelIcmp). */
+  readonly tunTuple = new Tuple();
   private readonly flow: MutableFlow = { family: 'ipv4', srcAddr4: 0, srcAddr6: null, srcPort: 0, dstAddr4: 0, dstAddr6: null, dstPort: 0, proto: 0 };
   private readonly src6 = new Uint8Array(16);
   private readonly dst6 = new Uint8Array(16);
@@ -516,6 +521,12 @@ export class Pipeline {
       for (const d of svc.dests) this.placeDest(d);
       if (svc.sorry) this.placeDest(svc.sorry);
     }
+    // TUN dests for ICMP errors about outer packets.
+    const tunDests = new KeyMap(16);
+    for (const d of this.destTable.list) {
+      if (d && d.method === M_TUN) tunDests.set(d.fam, d.tunType, d.w0 | 0, d.w1 | 0, d.w2 | 0, d.w3 | 0, d.tunPort, d.id);
+    }
+    this.tunDests = tunDests;
     // Index.
     const index = new ServiceIndex();
     index.rules = compileFwmarkRules(model.fwmarkRules);
@@ -1300,6 +1311,12 @@ export class Pipeline {
       if (avail < 28 || b[inner]! >> 4 !== 4) return this.icmpMiss();
       const ihl = (b[inner]! & 15) << 2;
       if (ihl < 20 || ihl + 8 > avail) return this.icmpMiss();
+      const qp = b[inner + 9]!;
+      if ((qp === IPPROTO_IPIP || qp === IPPROTO_GRE || qp === IPPROTO_UDP) && this.tunDests.size > 0) {
+        // ip_vs_in_icmp's tunnel case: an error about one of our outer packets.
+        const a = tunnelIcmp(this, inner, ihl, p.l4 + p.l4Len);
+        if (a >= 0) return a;
+      }
       it.fam = 4;
       it.proto = b[inner + 9]!;
       it.d0 = dv.getUint32(inner + 12); it.d1 = 0; it.d2 = 0; it.d3 = 0;
@@ -1476,6 +1493,12 @@ export class Pipeline {
           `the port is the next free one in this worker's share (${LPORT_MIN}-${LPORT_MAX}, ≡ ${this.workerIndex} mod ${this.workers}) not in use with ${d.key}`,
       },
     };
+  }
+
+  /** The TUN dest with this address, tunnel type and GUE port, or null. */
+  tunDestOf(fam: number, type: number, w0: number, w1: number, w2: number, w3: number, port: number): CoreDest | null {
+    const id = this.tunDests.get(fam, type, w0 | 0, w1 | 0, w2 | 0, w3 | 0, port);
+    return id >= 0 ? this.destTable.list[id] ?? null : null;
   }
 
   /** `LIP:lport` of a FULLNAT LOCAL word. */

@@ -34,6 +34,8 @@ export const GLOBAL_COUNTERS = [
   // (GSO kind unsupported, egress MTU below the minimum, no room to build the frame).
   'frag_needed_sent', 'ttl_exceeded_sent', 'gso_segmented', 'gso_segments', 'tun_fragmented', 'tun_fragments',
   'gso_unsupported', 'tun_mtu_too_small', 'tun_no_room',
+  // ICMP errors routers sent about the outer packets, relayed to the clients (ip_vs_in_icmp's tunnel case).
+  'tun_icmp_relayed',
   // FULLNAT: a new connection found no free local port (every local address tried).
   'no_local_port',
   // I/O of the worker (worker.ts): wake-ups from epoll, receive calls that returned frames,

@@ -31,7 +31,8 @@
  * like a forwarding router (ip_forward → ip_exceeds_mtu checks GSO segments), where IPVS would
  * fragment the outer packets; docs/forwarding.md "TUN" has the reasoning and the measurement.
  */
-import { A_DROP, MAX_MULTI } from '../actions.js';
+import { A_DROP, A_IGNORE, MAX_MULTI } from '../actions.js';
+import { C0, F_METHOD_MASK, F_METHOD_SHIFT, FLAGS, KEY_IN, MAC_HI, MAC_LO, STRIDE, V0 } from '../conn-table.js';
 import { checksum, csumReplace16, fold16, pseudoSum6, sumBytes } from '../checksum.js';
 import { M_TUN, TUN_CSUM, TUN_GRE, TUN_GUE, TUN_IPIP, TUN_NOCSUM, TUN_REMCSUM, type CoreDest } from '../dests.js';
 import { setMacs } from '../l2.js';
@@ -526,4 +527,111 @@ function fragmentOut(pl: Pipeline, d: CoreDest, ifc: IfaceRt, H: number, ttl: nu
   g[GI_FRAGMENTS]! += n;
   g[GI_FWD_IN]!++;
   return pl.outMulti(d.ifSlot, n);
+}
+
+const GI_TUN_ICMP = gIndex('tun_icmp_relayed');
+const GI_ICMP_NO_CONN = gIndex('icmp_no_conn');
+const GI_RATE_LIMITED = gIndex('icmp_rate_limited');
+
+/**
+ * ip_vs_in_icmp's tunnel case: an ICMP error a router sent (to the director's own address)
+ * about one of our outer IPv4 packets — IP-in-IP, GRE or GUE to a TUN dest — quoting enough
+ * of it to reach the client's packet inside. The error goes on to that connection's client,
+ * from the VIP, about its own packet; "fragmentation needed" only when the client's packet
+ * had DF (the client does path MTU discovery), with the tunnel's headers taken off the MTU
+ * (`mtu -= sizeof(struct iphdr) + ulen`). `qi` is the quoted outer header, `end` the end of
+ * the ICMP payload. Returns an action, or -1 when the error is not about a tunnel of ours (the
+ * caller goes on as for any error).
+ */
+export function tunnelIcmp(pl: Pipeline, qi: number, ihl: number, end: number): number {
+  const p = pl.p;
+  const b = p.b;
+  const dv = p.dv;
+  if ((dv.getUint16(qi + 6) & 0x1fff) !== 0) return -1; // a later fragment has no tunnel header
+  const proto = b[qi + 9]!;
+  const qo = qi + ihl;
+  const rip = dv.getInt32(qi + 16);
+  let io: number;
+  let d: CoreDest | null;
+  if (proto === IPPROTO_IPIP) {
+    d = pl.tunDestOf(4, TUN_IPIP, rip, 0, 0, 0, 0);
+    io = qo;
+  } else if (proto === IPPROTO_GRE) {
+    if (qo + 4 > end || dv.getUint16(qo + 2) !== 0x0800) return -1;
+    d = pl.tunDestOf(4, TUN_GRE, rip, 0, 0, 0, 0);
+    io = qo + ((b[qo]! & 0x80) !== 0 ? 8 : 4);
+  } else {
+    if (qo + 12 > end || b[qo + 9] !== IPPROTO_IPIP) return -1;
+    d = pl.tunDestOf(4, TUN_GUE, rip, 0, 0, 0, dv.getUint16(qo + 2));
+    io = qo + 12 + ((b[qo + 8]! & 31) << 2);
+  }
+  if (!d) return -1;
+  // The client's packet inside (IPv4, as the kernel handles: cih->version == 4).
+  if (io + 28 > end || b[io]! >> 4 !== 4) return -1;
+  const ihl2 = (b[io]! & 15) << 2;
+  const l4 = io + ihl2;
+  const ip = b[io + 9]!;
+  if (ihl2 < 20 || l4 + 4 > end || (ip !== IPPROTO_TCP && ip !== IPPROTO_UDP)) return -1;
+  const t = pl.tunTuple;
+  t.fam = 4; t.proto = ip;
+  t.s0 = dv.getUint32(io + 12); t.s1 = 0; t.s2 = 0; t.s3 = 0;
+  t.d0 = dv.getUint32(io + 16); t.d1 = 0; t.d2 = 0; t.d3 = 0;
+  t.sport = dv.getUint16(l4);
+  t.dport = dv.getUint16(l4 + 2);
+  const g = pl.stats.global;
+  const rk = pl.conns.lookup(t);
+  if (rk < 0 || (rk & 1) !== KEY_IN) {
+    g[GI_ICMP_NO_CONN]!++;
+    return A_IGNORE;
+  }
+  const r = rk >>> 1;
+  const e = pl.conns.e;
+  const o = r * STRIDE;
+  if (((e[o + FLAGS]! & F_METHOD_MASK) >>> F_METHOD_SHIFT) !== M_TUN) return -1;
+  const type = p.icmpType;
+  const code = p.icmpCode;
+  let info = dv.getUint32(p.l4 + 4);
+  if (type === 3 && code === 4) {
+    // "Client uses PMTUD?"
+    if ((b[io + 6]! & 0x40) === 0) return A_IGNORE;
+    let mtu = dv.getUint16(p.l4 + 6);
+    const ulen = io - qo;
+    if (mtu > 68 + 20 + ulen) mtu -= 20 + ulen;
+    info = mtu;
+  }
+  if (!pl.icmpAllowed()) {
+    g[GI_RATE_LIMITED]!++;
+    return A_DROP;
+  }
+  const at = pl.allocScratch();
+  if (at < 0) return A_DROP;
+  // To the client: the MAC its frames came from, out of the interface they came in on.
+  const ifSlot = (e[o + FLAGS]! >>> 16) & 255;
+  const ifc = pl.ifaces[ifSlot]!;
+  let f = at;
+  if (ifc.vnet) {
+    b.fill(0, f, f + 10);
+    f += 10;
+  }
+  setMacs(b, f, e[o + MAC_HI]!, e[o + MAC_LO]!, ifc.macHi, ifc.macLo);
+  dv.setUint16(f + 12, 0x0800);
+  const o3 = f + 14;
+  const o4 = o3 + 20;
+  const quote = Math.min(end - io, 576 - 28);
+  b.copyWithin(o4 + 8, io, io + quote);
+  const icmpLen = 8 + quote;
+  b[o3] = 0x45; b[o3 + 1] = 0;
+  dv.setUint16(o3 + 2, 20 + icmpLen);
+  dv.setUint32(o3 + 4, 0x00004000); // id 0, DF
+  b[o3 + 8] = 64; b[o3 + 9] = 1;
+  dv.setUint16(o3 + 10, 0);
+  dv.setInt32(o3 + 12, e[o + V0]! | 0);
+  dv.setInt32(o3 + 16, e[o + C0]! | 0);
+  dv.setUint16(o3 + 10, checksum(b, o3, 20));
+  b[o4] = type; b[o4 + 1] = code;
+  dv.setUint16(o4 + 2, 0);
+  dv.setUint32(o4 + 4, info >>> 0);
+  dv.setUint16(o4 + 2, checksum(b, o4, icmpLen));
+  g[GI_TUN_ICMP]!++;
+  return pl.outScratch(ifSlot, at, o4 + icmpLen - at);
 }

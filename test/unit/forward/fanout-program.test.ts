@@ -237,3 +237,32 @@ test('FULLNAT: a reply to a local address and an ICMP error quoting one return t
   // A client's request to the FNAT VIP still hashes the client.
   assert.equal(runCbpf(prog, v4('198.19.3.4', '198.18.0.30', 6), 0x0800), fanoutHash([0xc6130304], [0xffffffff]));
 });
+
+test('TUN: an ICMP error quoting an IP-in-IP or GRE outer packet follows the client inside it', () => {
+  const spec = fanoutSpec(model);
+  const prog = fanoutProgram(spec);
+  const client = '198.19.44.5';
+  const want = runCbpf(prog, v4(client, '198.18.0.20', 6), 0x0800);
+  const inner = v4(client, '198.18.0.20', 6, [0x9c, 0x40, 0, 80, 0, 0, 0, 1]);
+  const quote = (proto: number, encap: number[]): Uint8Array => {
+    const q = new Uint8Array(20 + encap.length + 28);
+    q[0] = 0x45; q[9] = proto;
+    q.set(ip4('198.18.1.2'), 12); q.set(ip4('198.18.1.21'), 16);
+    q.set(encap, 20);
+    q.set(inner.subarray(0, 28), 20 + encap.length);
+    return q;
+  };
+  const err = (quoted: Uint8Array, withOptions = false) => {
+    const outerLen = withOptions ? 24 : 20;
+    const p = new Uint8Array(outerLen + 8 + quoted.length);
+    p[0] = withOptions ? 0x46 : 0x45; p[9] = 1;
+    p.set(ip4('198.18.1.254'), 12); p.set(ip4('198.18.1.2'), 16);
+    p[outerLen] = 3; p[outerLen + 1] = 4;
+    p.set(quoted, outerLen + 8);
+    return p;
+  };
+  assert.equal(runCbpf(prog, err(quote(4, [])), 0x0800), want, 'IP-in-IP');
+  assert.equal(runCbpf(prog, err(quote(4, []), true), 0x0800), want, 'IP-in-IP, outer options');
+  assert.equal(runCbpf(prog, err(quote(47, [0, 0, 8, 0])), 0x0800), want, 'GRE');
+  assert.equal(runCbpf(prog, err(quote(47, [0x80, 0, 8, 0, 0x12, 0x34, 0, 0])), 0x0800), want, 'GRE with checksum');
+});

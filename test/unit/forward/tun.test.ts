@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { A_DROP, A_TX, A_TX_MULTI } from '../../../src/forward/pipeline.js';
+import { A_DROP, A_IGNORE, A_TX, A_TX_MULTI } from '../../../src/forward/pipeline.js';
 import { encapFrame, frame, hex, ipPacket, verifyFrameDeep, type FrameSpec, type TunnelSpec } from './lib/frames.js';
 import { CLIENT, CLIENT6, Runner, TUN_DIP, TUN_DIP6, TUN_GUE_PORT, TUN_MAC, tunPipeline } from './lib/topo.js';
 
@@ -421,4 +421,45 @@ test('the oracle catches what it must: a changed payload byte, a wrong partial s
   const bad3 = r2.out!.slice();
   bad3[10 + 14 + 8]! -= 1; // outer TTL without its checksum
   assert.notDeepEqual(verifyFrameDeep(bad3, true), []);
+});
+
+test('an ICMP error about an outer packet (ip_vs_in_icmp\'s tunnel case): fragmentation needed goes to the client with the tunnel headers off the MTU; other errors as they are; not without DF', () => {
+  const pl = tunPipeline();
+  const run = new Runner(pl);
+  const syn: Inner = { src: CLIENT, dst: '198.18.0.12', l4: tcp(55000, 'S') };
+  const r = run.run(fromClient(syn), 0);
+  const rs = `${r.out![30]}.${r.out![31]}.${r.out![32]}.${r.out![33]}`;
+  const data: Inner = { src: CLIENT, dst: '198.18.0.12', l4: tcp(55000, 'A', bytes(1400)) };
+  const out = run.run(fromClient(data), 0).out!;
+  const outerPacket = [...out.slice(14)];
+  // A router between the director and the real server: its next link has MTU 1400.
+  const routerErr = (type: number, code: number, mtu: number, quoted: number[]) => frame({ dstMac: MAC.eth1, srcMac: MAC.gw, src: '198.18.1.254', dst: DIP,
+    l4: { proto: 'icmp', type, code, rest: [0, 0, mtu >> 8, mtu & 255], payload: quoted.slice(0, 576 - 28) } });
+  const e = run.run(routerErr(3, 4, 1400, outerPacket), 1);
+  assert.equal(e.action, A_TX);
+  assert.equal(e.outIf, 0, 'to the client');
+  // The client gets what the router quoted of its packet (548 bytes of the outer one, less the outer header).
+  const inner = outerPacket.slice(0, 548).slice(20);
+  assert.equal(hex(e.out!), hex(frame({ dstMac: MAC.router, srcMac: MAC.eth0, src: '198.18.0.12', dst: CLIENT, id: 0,
+    l4: { proto: 'icmp', type: 3, code: 4, rest: [0, 0, 1380 >> 8, 1380 & 255], payload: inner } })));
+  assert.equal(pl.counters().tun_icmp_relayed, 1);
+  // Time exceeded on the way: relayed as it is.
+  const tx = run.run(routerErr(11, 0, 0, outerPacket), 1);
+  assert.equal(tx.out![34], 11);
+  assert.equal(tx.outIf, 0);
+  // GRE: the GRE header comes off the MTU too (20 + 8 with its checksum).
+  run.run(fromClient({ src: CLIENT, dst: '198.18.0.13', l4: tcp(55001, 'S') }), 0);
+  const gre = run.run(fromClient({ src: CLIENT, dst: '198.18.0.13', l4: tcp(55001, 'A', bytes(1300)) }), 0).out!;
+  const g = run.run(routerErr(3, 4, 1400, [...gre.slice(14)]), 1);
+  assert.equal((g.out![34 + 6]! << 8) | g.out![34 + 7]!, 1400 - 28);
+  // The client's packet without DF: nothing to tell it (the kernel's "Client uses PMTUD?").
+  run.run(fromClient({ src: CLIENT, dst: '198.18.0.12', l4: tcp(55002, 'S') }), 0);
+  const nodf = run.run(fromClient({ src: CLIENT, dst: '198.18.0.12', df: false, l4: tcp(55002, 'A', bytes(100)) }), 0).out!;
+  assert.equal(run.run(routerErr(3, 4, 1400, [...nodf.slice(14)]), 1).action, A_IGNORE);
+  // An error about a packet to an address that is no TUN real server: the usual relay (none here).
+  const other = [...outerPacket];
+  other[19] = 99;
+  assert.equal(run.run(routerErr(3, 4, 1400, other), 1).action, A_IGNORE);
+  assert.equal(pl.counters().tun_icmp_relayed, 3);
+  void rs;
 });

@@ -14,8 +14,9 @@ director computed. A GUE remote-checksum-offload option becomes NEEDS_CSUM at it
 offset (gue_remcsum). With --complete, a partial inner checksum is completed here instead (as
 skb_checksum_help does for a device without checksum offload) and handed over as complete, so
 the real server's TCP verifies the director's pseudo-header sum too. Raw sockets for protocols 4, 41, 47 (and a UDP socket on the GUE port)
-are held open, unread, so the kernel does not answer the tunnel packets with ICMP
-protocol/port unreachable.
+are held open and drained (their contents discarded) so the kernel does not answer the tunnel
+packets with ICMP protocol/port unreachable: a raw socket whose queue is full counts as none
+(IpInUnknownProtos) and the kernel sends one.
 
 Bounded: exits after --lifetime seconds or on SIGTERM (the test kills it by PID). Prints one line
 "ready" when the TUN device is up, then "decap N" lines (packets written) every second.
@@ -66,13 +67,13 @@ def main() -> int:
     for v in a.vip:
         subprocess.run(['ip', 'addr', 'add', v + ('/128' if ':' in v else '/32'), 'dev', a.tun], check=True)
 
-    # Held open and never read: their presence stops ICMP protocol / port unreachable.
+    # Held open and drained: their presence stops ICMP protocol / port unreachable.
     hold = []
     for fam, proto in ((socket.AF_INET, 4), (socket.AF_INET, 41), (socket.AF_INET, 47),
                        (socket.AF_INET6, 4), (socket.AF_INET6, 41), (socket.AF_INET6, 47)):
         try:
             s = socket.socket(fam, socket.SOCK_RAW, proto)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
             hold.append(s)
         except OSError:
             pass
@@ -81,7 +82,7 @@ def main() -> int:
             u = socket.socket(fam, socket.SOCK_DGRAM)
             if fam == socket.AF_INET6:
                 u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+            u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
             u.bind(('::' if fam == socket.AF_INET6 else '0.0.0.0', a.gue_port))
             hold.append(u)
 
@@ -96,7 +97,14 @@ def main() -> int:
     written = 0
     last = time.monotonic()
     while time.monotonic() < deadline:
-        r, _, _ = select.select([ps], [], [], 0.5)
+        r, _, _ = select.select([ps, *hold], [], [], 0.5)
+        for h in hold:
+            if h in r:
+                for _ in range(256):
+                    try:
+                        h.recv(70000, socket.MSG_DONTWAIT)
+                    except BlockingIOError:
+                        break
         if time.monotonic() - last >= 1:
             print('decap', written, flush=True)
             last = time.monotonic()
