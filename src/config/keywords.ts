@@ -22,7 +22,7 @@
 import type { Family } from '../lib/ip.js';
 import { canonicalIp, ipFamily, parseIPv4, formatIPv4, parseIPv6 } from '../lib/ip.js';
 import type {
-  VFwmarkLine, VHostPort, VInitFile, VLvsSyncDaemon, VLvsTimeouts, VMethod, VTrackLine, VUnicastPeer, VVipLine, VVsgLine, VWeight, VsHeader,
+  VFwmarkLine, VHostPort, VInitFile, VLaddrLine, VLvsSyncDaemon, VLvsTimeouts, VMethod, VTrackLine, VUnicastPeer, VVipLine, VVsgLine, VWeight, VsHeader,
 } from '../model/validated.js';
 import type { ScriptCommand, ScriptUser, SchedulerName } from '../model/types.js';
 import {
@@ -118,13 +118,57 @@ function schedParser(w: Words): SchedulerName | undefined {
   return oneOf(w, 0, SCHEDULERS);
 }
 
-/** `lvs_method NAT|DR|TUN [type ...]|FNAT`. */
+/** What `lvs_method` takes (the docs and messages show it). */
+const METHOD_SYNTAX = 'NAT|DR|FNAT|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]';
+
+/**
+ * `lvs_method NAT|DR|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]|FNAT`, with
+ * keepalived's rules for the tunnel options (check_parser.c svr_forwarding_handler): in any
+ * order; `gue` needs a port and the others take none; `ipip` takes no checksum option but
+ * `nocsum`; `gre` not `remcsum`.
+ */
 function methodParser(w: Words): VMethod | undefined {
-  if (w.length === 0) return w.err(null, `${w.what} needs NAT|DR|TUN`);
+  if (w.length === 0) return w.err(null, `${w.what} needs ${METHOD_SYNTAX}`);
   const m = oneOf(w, 0, ['NAT', 'DR', 'TUN', 'FNAT'] as const);
   if (m === undefined) return undefined;
-  if (m !== 'TUN' && w.length > 1) return w.err(1, `unexpected \`${w.at(1)}\` after ${m}`);
-  return { method: m };
+  if (m !== 'TUN') {
+    if (w.length > 1) return w.err(1, `unexpected \`${w.at(1)}\` after ${m} (tunnel options go with TUN)`);
+    return { method: m };
+  }
+  let type: 'ipip' | 'gue' | 'gre' = 'ipip';
+  let typeAt = -1;
+  let port = 0;
+  let portAt = -1;
+  let csum: 'nocsum' | 'csum' | 'remcsum' = 'nocsum';
+  let csumAt = -1;
+  for (let i = 1; i < w.length; i++) {
+    const word = w.at(i)!;
+    if (word === 'type') {
+      if (i + 1 >= w.length) return w.err(i, '`type` needs ipip, gue or gre');
+      const t = oneOf(w, i + 1, ['ipip', 'gue', 'gre'] as const);
+      if (t === undefined) return undefined;
+      type = t;
+      typeAt = i + 1;
+      i++;
+    } else if (word === 'port') {
+      if (i + 1 >= w.length) return w.err(i, '`port` needs the GUE port (1-65535)');
+      const p = int(w, i + 1, 1, 65535, 'the GUE tunnel port');
+      if (p === undefined) return undefined;
+      port = p;
+      portAt = i + 1;
+      i++;
+    } else if (word === 'nocsum' || word === 'csum' || word === 'remcsum') {
+      csum = word;
+      csumAt = i;
+    } else {
+      return w.err(i, `unknown tunnel option \`${word}\` (syntax: ${METHOD_SYNTAX})`);
+    }
+  }
+  if (type === 'gue' && port === 0) return w.err(typeAt, 'a gue tunnel needs `port N` (keepalived: "gue tunnels require port")');
+  if (type !== 'gue' && port !== 0) return w.err(portAt, `only gue tunnels take a port, not ${type}`);
+  if (type === 'ipip' && csum !== 'nocsum') return w.err(csumAt, `ipip tunnels take no checksum option (\`${csum}\`)`);
+  if (type === 'gre' && csum === 'remcsum') return w.err(csumAt, 'gre tunnels do not support the remote checksum option (`remcsum`)');
+  return { method: 'TUN', tunnel: { type, port, csum } };
 }
 
 /** A fwmark value: 1..2^32-1. */
@@ -371,6 +415,24 @@ function vsgLine(w: Words): VVsgLine | undefined {
     p = v;
   }
   return { kind: 'range', first: r.first, last: r.last, family: r.family, count: r.count, port: p };
+}
+
+/**
+ * A `local_address_group` line: `ADDRESS|RANGE [IFNAME]`; keepalived-dpvs writes the
+ * interface (`192.168.100.200 dpdk0`), the kernel FULLNAT patches' keepalived a range of the
+ * last octet (`192.168.100.5-254`).
+ */
+function laddrLine(w: Words): VLaddrLine | undefined {
+  if (!w.count(1, 2, 'ADDRESS|RANGE [IFNAME]')) return undefined;
+  const r = parseRange(w, 0);
+  if (!r) return undefined;
+  let ifn: string | null = null;
+  if (w.length === 2) {
+    const v = ifname(w, 1);
+    if (v === undefined) return undefined;
+    ifn = v;
+  }
+  return { first: r.first, last: r.last, family: r.family, count: r.count, ifname: ifn };
 }
 
 /** An lvsd `fwmark_rules` line: `ADDRESS[/PREFIX] tcp|udp PORT|PORT-PORT|0`. */
@@ -790,8 +852,8 @@ const RS_BLOCK: BlockSpec = {
   name: 'real_server',
   keywords: {
     weight: leaf(integer(0, 65535), { syntax: 'N', doc: 'Scheduling weight; 0 quiesces the server (no new connections).', def: '1' }),
-    lvs_method: leaf(methodParser, { syntax: 'NAT|DR', doc: 'Forwarding method for this real server.', def: "the virtual server's" }),
-    lb_kind: leaf(methodParser, { syntax: 'NAT|DR', doc: 'keepalived 1.x spelling of `lvs_method`.', canonical: 'lvs_method' }),
+    lvs_method: leaf(methodParser, { syntax: METHOD_SYNTAX, doc: 'Forwarding method for this real server (TUN: its encapsulation).', def: "the virtual server's" }),
+    lb_kind: leaf(methodParser, { syntax: METHOD_SYNTAX, doc: 'keepalived 1.x spelling of `lvs_method`.', canonical: 'lvs_method' }),
     notify_up: scriptLeaf('Script run when the real server comes up.'),
     notify_down: scriptLeaf('Script run when the real server goes down.'),
     uthreshold: leaf(integer(0, 4294967295), { syntax: 'N', doc: 'Upper connection threshold: no new connections above it (0 = none).', def: '0' }),
@@ -821,10 +883,10 @@ const VS_BLOCK: BlockSpec = {
     lvs_sched: leaf(schedParser, { syntax: SCHEDULERS.join('|'), doc: 'Scheduler.', def: 'wlc' }),
     lb_algo: leaf(schedParser, { syntax: SCHEDULERS.join('|'), doc: 'keepalived 1.x spelling of `lvs_sched`.', canonical: 'lvs_sched' }),
     lvs_method: leaf(methodParser, {
-      syntax: 'NAT|DR', doc: 'Forwarding method.', def: 'NAT',
-      compat: 'TUN (and FNAT) are rejected with ERR_CONFIG_NOT_SUPPORTED for now.',
+      syntax: METHOD_SYNTAX, doc: 'Forwarding method; TUN encapsulates in IP-in-IP (default), GUE (UDP to `port`) or GRE, with or without their checksum (`csum`, GUE `remcsum`); FNAT (FULLNAT) rewrites both addresses and needs `laddr_group_name`.', def: 'NAT',
+      compat: 'FNAT as keepalived-dpvs and the LVS FULLNAT patches configure it; no SYN proxy, no TOA.',
     }),
-    lb_kind: leaf(methodParser, { syntax: 'NAT|DR', doc: 'keepalived 1.x spelling of `lvs_method`.', canonical: 'lvs_method' }),
+    lb_kind: leaf(methodParser, { syntax: METHOD_SYNTAX, doc: 'keepalived 1.x spelling of `lvs_method`.', canonical: 'lvs_method' }),
     protocol: leaf(protocolParser, {
       syntax: 'TCP|UDP', doc: 'Transport protocol.', def: 'UDP, with a warning (keepalived 2.x does the same: the kernel default)',
       compat: 'SCTP is rejected (not supported).',
@@ -843,12 +905,17 @@ const VS_BLOCK: BlockSpec = {
       doc: 'Keep the sorry server listed at weight 0 (`lvsadm -L`) while the quorum holds, instead of removing it.',
       compat: 'In lvsd the sorry server keeps its connections when the quorum returns either way; the setting changes the listing.',
     }),
-    sorry_server_lvs_method: leaf(methodParser, { syntax: 'NAT|DR', doc: 'Forwarding method of the sorry server.', def: "the virtual server's" }),
+    sorry_server_lvs_method: leaf(methodParser, { syntax: METHOD_SYNTAX, doc: 'Forwarding method of the sorry server.', def: "the virtual server's" }),
     alpha: flagLeaf({ doc: 'Real servers start down until their first successful check.' }),
     omega: flagLeaf({ doc: 'Run quorum_down and notify_down when the service is removed or lvsd stops.' }),
     ha_suspend: flagLeaf({ doc: 'Suspend checks while the VRRP instance owning the VIP is not MASTER.' }),
     ops: flagLeaf({ doc: 'One-packet scheduling (UDP): each datagram is scheduled on its own.' }),
     virtualhost: leaf(str('HOST'), { syntax: 'HOST', doc: 'Default Host header of the HTTP checks of this service.' }),
+    laddr_group_name: leaf(str('NAME'), {
+      syntax: 'NAME', doc: 'FNAT: the `local_address_group` whose addresses the real servers see as the source of the connections (keepalived-dpvs, the LVS FULLNAT patches).',
+      def: 'none (required with FNAT)',
+    }),
+    syn_proxy: unsupported('FNAT SYN proxy (keepalived-dpvs): lvsd forwards the client\'s own SYN.'),
     inhibit_on_failure: flagLeaf({ doc: 'Failed real servers get weight 0 instead of being removed.' }),
     'sh-port': flagLeaf({ doc: 'sh scheduler: hash the source port too.' }),
     'sh-fallback': flagLeaf({ doc: 'sh scheduler: fall back to another server when the chosen one is unavailable.' }),
@@ -1115,6 +1182,10 @@ export const ROOT: BlockSpec = {
     virtual_server_group: {
       t: 'namedList', parseName: nameParser, parseLine: vsgLine, syntax: 'NAME', lineSyntax: 'ADDRESS|RANGE [PORT] | fwmark N',
       doc: 'Addresses (198.18.0.1, 198.18.0.1-10, 198.18.0.0/28), each with an optional port, and firewall marks, served by one `virtual_server group NAME`.',
+    },
+    local_address_group: {
+      t: 'namedList', parseName: nameParser, parseLine: laddrLine, syntax: 'NAME', lineSyntax: 'ADDRESS|RANGE [IFNAME]',
+      doc: 'FNAT local addresses (198.18.1.200, 198.18.1.200-210, 198.18.1.192/28), each with an optional interface: the sources of the connections the real servers see; the core owns them like VIPs. Used by `laddr_group_name`.',
     },
     fwmark_rules: {
       t: 'namedList', parseName: (w) => (w.count(1, 1, 'N') ? fwmarkValue(w, 0) : undefined), parseLine: fwmarkRuleLine,

@@ -3,7 +3,7 @@
  * one Uint32Array, an open-addressing index (linear probing, backward-shift deletion, no
  * tombstones) in which each connection has two keys — the client's packet tuple
  * (CIP:cport → VIP:vport, "in") and, for NAT, the real server's reply tuple
- * (RIP:rport → CIP:cport, "out") — so one entry is reachable from both directions
+ * (RIP:rport → CIP:cport, "out"; for FULLNAT RIP:rport → LIP:lport) — so one entry is reachable from both directions
  * (dpvs include/ipvs/conn.h tuplehash[2]). Persistence templates live in the same records,
  * under their own keys. Expiry runs on an ExpiryWheel; nothing here allocates per packet.
  *
@@ -23,7 +23,7 @@ import type { CoreDest } from './dests.js';
 import { overloadAfterBind, overloadAfterUnbind } from './schedulers/dest-load.js';
 
 /** Words per record. */
-export const STRIDE = 22;
+export const STRIDE = 23;
 // Record layout (word offsets).
 export const C0 = 0; // client address (template: client address masked by granularity)
 export const V0 = 4; // virtual address (fwmark template: fwmark in V0)
@@ -42,6 +42,7 @@ export const MAC_LO = 20; // low 32 bits
  * (cp->in_pkts, kept modulo sync_period), bits 16..19 the state last reported (cp->old_state).
  */
 export const SYNC = 21;
+export const LOCAL = 22; // FULLNAT: local address index << 16 | local port (the reply key's destination)
 
 // Flag bits.
 export const F_INUSE = 1;
@@ -55,9 +56,14 @@ export const F_IN_HASHED = 32;
 export const F_OUT_HASHED = 64;
 /** A template invalidated (dest gone): unreachable by lookup, kept until its controls end. */
 export const F_INVALID = 128;
+/** The real server is IPv6 (TUN may mix families: an IPv4 service with an IPv6 real server, or the reverse). */
+export const F_DEST_V6 = 1 << 11;
 /** Method code (M_*) in bits 8..10. */
 export const F_METHOD_SHIFT = 8;
 export const F_METHOD_MASK = 7 << 8;
+
+/** The FULLNAT method code in the flags (M_FNAT << F_METHOD_SHIFT; dests.ts M_FNAT = 3). */
+const F_FNAT_BITS = 3 << 8;
 
 /** Direction of a key (which tuple of the record matched). */
 export const KEY_IN = 0;
@@ -117,6 +123,8 @@ export class ConnTable {
   templates = 0;
   /** Template timeouts in ticks by service id (re-arming a template with controls). */
   templateTicks: number[] = [];
+  /** FULLNAT local addresses by index, four words each (the LOCAL field refers to them; set by the owner, append-only). */
+  lipWords: Uint32Array = new Uint32Array(0);
 
   constructor(o: ConnTableOptions) {
     const cap = Math.max(1, Math.floor(o.capacity));
@@ -178,6 +186,13 @@ export class ConnTable {
     if (key === KEY_IN) {
       return this.hashKey(fam, proto, e[o + C0]! | 0, e[o + C0 + 1]! | 0, e[o + C0 + 2]! | 0, e[o + C0 + 3]! | 0, cv >>> 16,
         e[o + V0]! | 0, e[o + V0 + 1]! | 0, e[o + V0 + 2]! | 0, e[o + V0 + 3]! | 0, cv & 0xffff);
+    }
+    if ((e[o + FLAGS]! & F_METHOD_MASK) === F_FNAT_BITS) {
+      const lw = this.lipWords;
+      const lo = e[o + LOCAL]!;
+      const li = (lo >>> 16) * 4;
+      return this.hashKey(fam, proto, e[o + D0]! | 0, e[o + D0 + 1]! | 0, e[o + D0 + 2]! | 0, e[o + D0 + 3]! | 0, e[o + PORTS_D]! >>> 16,
+        lw[li]! | 0, lw[li + 1]! | 0, lw[li + 2]! | 0, lw[li + 3]! | 0, lo & 0xffff);
     }
     return this.hashKey(fam, proto, e[o + D0]! | 0, e[o + D0 + 1]! | 0, e[o + D0 + 2]! | 0, e[o + D0 + 3]! | 0, e[o + PORTS_D]! >>> 16,
       e[o + C0]! | 0, e[o + C0 + 1]! | 0, e[o + C0 + 2]! | 0, e[o + C0 + 3]! | 0, cv >>> 16);
@@ -245,10 +260,48 @@ export class ConnTable {
             if (e[o + C0] === t.s0 && e[o + V0] === t.d0 && cv === (((t.sport << 16) | t.dport) >>> 0) &&
               e[o + C0 + 1] === t.s1 && e[o + C0 + 2] === t.s2 && e[o + C0 + 3] === t.s3 &&
               e[o + V0 + 1] === t.d1 && e[o + V0 + 2] === t.d2 && e[o + V0 + 3] === t.d3) return rk;
+          } else if ((fl & F_METHOD_MASK) === F_FNAT_BITS) {
+            // FULLNAT reply: RIP:rport → LIP:lport.
+            const lo = e[o + LOCAL]!;
+            const li = (lo >>> 16) * 4;
+            const lw = this.lipWords;
+            if (e[o + D0] === t.s0 && lw[li] === t.d0 && (lo & 0xffff) === t.dport && (e[o + PORTS_D]! >>> 16) === t.sport &&
+              e[o + D0 + 1] === t.s1 && e[o + D0 + 2] === t.s2 && e[o + D0 + 3] === t.s3 &&
+              lw[li + 1] === t.d1 && lw[li + 2] === t.d2 && lw[li + 3] === t.d3) return rk;
           } else if (e[o + D0] === t.s0 && e[o + C0] === t.d0 && (cv >>> 16) === t.dport && (e[o + PORTS_D]! >>> 16) === t.sport &&
             e[o + D0 + 1] === t.s1 && e[o + D0 + 2] === t.s2 && e[o + D0 + 3] === t.s3 &&
             e[o + C0 + 1] === t.d1 && e[o + C0 + 2] === t.d2 && e[o + C0 + 3] === t.d3) return rk;
         }
+      }
+      pos = (pos + 1) & mask;
+    }
+  }
+
+  /**
+   * Whether a FULLNAT connection already uses the reply tuple RIP:rport → LIP:lport (the
+   * collision check of the local port allocation, as ip_vs_conn_new's FULLNAT loop does).
+   * `lip` is the local address index.
+   */
+  fnatInUse(fam: number, proto: number, d0: number, d1: number, d2: number, d3: number, rport: number, lip: number, lport: number): boolean {
+    const lw = this.lipWords;
+    const li = lip * 4;
+    const l0 = lw[li]!, l1 = lw[li + 1]!, l2 = lw[li + 2]!, l3 = lw[li + 3]!;
+    const h = this.hashKey(fam, proto, d0 | 0, d1 | 0, d2 | 0, d3 | 0, rport, l0 | 0, l1 | 0, l2 | 0, l3 | 0, lport);
+    const idx = this.idx;
+    const e = this.e;
+    const mask = this.slotMask;
+    const famFlag = fam === 6 ? F_V6 : 0;
+    let pos = h & mask;
+    for (;;) {
+      const v = idx[pos * 2 + 1]!;
+      if (v === 0) return false;
+      if (idx[pos * 2] === h && ((v - 1) & 1) === KEY_OUT) {
+        const o = ((v - 1) >>> 1) * STRIDE;
+        const fl = e[o + FLAGS]!;
+        const lo = e[o + LOCAL]!;
+        if ((fl & (F_TEMPLATE | F_V6)) === famFlag && (fl & F_METHOD_MASK) === F_FNAT_BITS && ((e[o + PORTS_D]! >>> 8) & 255) === proto &&
+          (lo >>> 16) === lip && (lo & 0xffff) === lport && (e[o + PORTS_D]! >>> 16) === rport &&
+          e[o + D0] === (d0 >>> 0) && e[o + D0 + 1] === (d1 >>> 0) && e[o + D0 + 2] === (d2 >>> 0) && e[o + D0 + 3] === (d3 >>> 0)) return true;
       }
       pos = (pos + 1) & mask;
     }
@@ -289,6 +342,12 @@ export class ConnTable {
     const r = this.freeList[--this.freeTop]!;
     this.e.fill(0, r * STRIDE, r * STRIDE + STRIDE);
     return r;
+  }
+
+  /** Gives back a record taken by alloc() and never committed. */
+  unalloc(r: number): void {
+    this.e[r * STRIDE + FLAGS] = 0;
+    this.freeList[this.freeTop++] = r;
   }
 
   /**

@@ -15,6 +15,15 @@ export const M_TUN = 2;
 export const M_FNAT = 3;
 export const METHOD_NAMES = ['Masq', 'Route', 'Tunnel', 'FullNat'] as const;
 
+/** TUN encapsulations (IPVS IP_VS_CONN_F_TUNNEL_TYPE_IPIP, _GUE, _GRE). */
+export const TUN_IPIP = 0;
+export const TUN_GUE = 1;
+export const TUN_GRE = 2;
+/** TUN checksum options (IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM, _CSUM, _REMCSUM). */
+export const TUN_NOCSUM = 0;
+export const TUN_CSUM = 1;
+export const TUN_REMCSUM = 2;
+
 /** A real server of one service in one worker. */
 export class CoreDest implements Dest {
   /** Position in the service's dest list (config order). */
@@ -54,7 +63,7 @@ export class CoreDest implements Dest {
    * network (or on-link by the kernel's route), else the gateway of the kernel's route to it.
    */
   nextHop: string;
-  /** Reached through a gateway (the kernel's route has one): NAT only, DR needs L2 adjacency. */
+  /** Reached through a gateway (the kernel's route has one): NAT, TUN, FULLNAT; DR needs L2 adjacency. */
   viaGateway = false;
   /** Next hop: egress interface slot (-1 unknown) and MAC (hi 16 bits, lo 32 bits); macKnown false = unresolved. */
   ifSlot = -1;
@@ -75,8 +84,21 @@ export class CoreDest implements Dest {
   weightOverride: number | null = null;
   /** keepalived inhibit_on_failure: down = weight 0 instead of removal. */
   inhibitOnFailure = false;
-  /** Its forwarding method is implemented (TUN/FNAT are not yet). */
+  /** Its forwarding method is implemented (every model method is now; kept for a method a model may name that the core lacks). */
   supported = true;
+  /** TUN: encapsulation (TUN_*), GUE port, checksum option (TUN_NOCSUM...). */
+  tunType = TUN_IPIP;
+  tunPort = 0;
+  tunCsum = TUN_NOCSUM;
+  /**
+   * TUN: the outer source (the director's address on the egress interface, as the kernel's
+   * route lookup picks it: ip_vs_tunnel_xmit's saddr), as words; tunSrcOk false = none known.
+   */
+  tunSrcOk = false;
+  tunS0 = 0;
+  tunS1 = 0;
+  tunS2 = 0;
+  tunS3 = 0;
 
   constructor(o: { index: number; key: string; fam: 4 | 6; words: readonly number[]; addr6: Uint8Array | null; addrText?: string; port: number; weight: number; method: number }) {
     this.index = o.index;

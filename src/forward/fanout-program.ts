@@ -9,6 +9,12 @@
  *   - an ICMP/ICMPv6 error → the quoted packet's client side (its source when the quoted
  *     destination is a NAT real server, else its destination), as ip_vs_in_icmp /
  *     ip_vs_out_icmp find the connection;
+ *   - an ICMP error quoting one of TUN's IP-in-IP or GRE outer packets → the source of the
+ *     packet inside (the client);
+ *   - a frame to a FULLNAT local address (a reply RIP:rport → LIP:lport) → its destination
+ *     port itself, unhashed: each worker takes the local ports ≡ its index mod workers
+ *     (Pipeline.allocLocal), so `lport % members` is the worker that owns the connection; an
+ *     ICMP error quoting a packet from a local address → the quoted source port likewise;
  *   - any other IPv4/IPv6 frame (a request) → its source address;
  *   - everything else (ARP) → 0, the first worker (every worker answers ARP alike).
  * The kernel picks the group member (return value % members); members are numbered in join
@@ -27,8 +33,8 @@ import { parseIPv4, parseIPv6 } from '../lib/ip.js';
 const LD = 0x00, LDX = 0x01, ALU = 0x04, JMP = 0x05, RET = 0x06, MISC = 0x07;
 const W = 0x00, H = 0x08, B = 0x10;
 const ABS = 0x20, IND = 0x40, MSH = 0xa0;
-const MUL = 0x20, AND = 0x50, RSH = 0x70, XOR = 0xa0;
-const JA = 0x00, JEQ = 0x10, JGE = 0x30;
+const ADD = 0x00, MUL = 0x20, AND = 0x50, LSH = 0x60, RSH = 0x70, XOR = 0xa0;
+const JA = 0x00, JEQ = 0x10, JGE = 0x30, JSET = 0x40;
 const K = 0x00, X = 0x08, RA = 0x10;
 const TAX = 0x00;
 /** SKF_AD_OFF + SKF_AD_PROTOCOL: A = ntohs(skb->protocol). */
@@ -47,6 +53,9 @@ export interface FanoutSpec {
   /** NAT real servers (and NAT sorry servers), as address words. */
   readonly natReals4: readonly number[];
   readonly natReals6: readonly (readonly [number, number, number, number])[];
+  /** FULLNAT local addresses (of services with a FULLNAT real or sorry server), as words. */
+  readonly locals4?: readonly number[];
+  readonly locals6?: readonly (readonly [number, number, number, number])[];
 }
 
 function prefixWords(plen: number, words: number): number[] {
@@ -58,31 +67,40 @@ function prefixWords(plen: number, words: number): number[] {
   return out;
 }
 
-/** The fanout spec of a model: coarsest granularity per family, NAT real server addresses. */
+/** Address words into one of two sets (IPv4 numbers, IPv6 word quadruples). */
+function addWords(address: string, s4: Set<number>, s6: Map<string, [number, number, number, number]>): void {
+  const a4 = parseIPv4(address);
+  if (a4 !== null) { s4.add(a4 >>> 0); return; }
+  const a6 = parseIPv6(address);
+  if (!a6) return;
+  const w: [number, number, number, number] = [0, 0, 0, 0];
+  for (let i = 0; i < 4; i++) w[i] = ((a6[i * 4]! << 24) | (a6[i * 4 + 1]! << 16) | (a6[i * 4 + 2]! << 8) | a6[i * 4 + 3]!) >>> 0;
+  s6.set(w.join(','), w);
+}
+
+/** The fanout spec of a model: coarsest granularity per family, NAT real server addresses, FULLNAT local addresses. */
 export function fanoutSpec(model: Model): FanoutSpec {
   let p4 = 32;
   let p6 = 128;
   const r4 = new Set<number>();
   const r6 = new Map<string, [number, number, number, number]>();
-  const addReal = (address: string) => {
-    const a4 = parseIPv4(address);
-    if (a4 !== null) { r4.add(a4 >>> 0); return; }
-    const a6 = parseIPv6(address);
-    if (!a6) return;
-    const w: [number, number, number, number] = [0, 0, 0, 0];
-    for (let i = 0; i < 4; i++) w[i] = ((a6[i * 4]! << 24) | (a6[i * 4 + 1]! << 16) | (a6[i * 4 + 2]! << 8) | a6[i * 4 + 3]!) >>> 0;
-    r6.set(w.join(','), w);
-  };
+  const l4 = new Set<number>();
+  const l6 = new Map<string, [number, number, number, number]>();
   for (const vs of Object.values(model.virtualServers)) {
     if (vs.persistenceTimeoutS > 0) {
       if (vs.family === 'ipv6') p6 = Math.min(p6, vs.persistenceGranularity);
       else p4 = Math.min(p4, vs.persistenceGranularity);
     }
-    for (const rs of Object.values(vs.realServers)) if (rs.method === 'NAT') addReal(rs.address);
-    if (vs.sorryServer && vs.sorryServer.method === 'NAT') addReal(vs.sorryServer.address);
+    for (const rs of Object.values(vs.realServers)) if (rs.method === 'NAT') addWords(rs.address, r4, r6);
+    if (vs.sorryServer && vs.sorryServer.method === 'NAT') addWords(vs.sorryServer.address, r4, r6);
+    const fnat = Object.values(vs.realServers).some((rs) => rs.method === 'FNAT') || vs.sorryServer?.method === 'FNAT';
+    if (fnat) for (const a of vs.localAddresses ?? []) addWords(a, l4, l6);
   }
   const m6 = prefixWords(p6, 4);
-  return { mask4: prefixWords(p4, 1)[0]!, mask6: [m6[0]!, m6[1]!, m6[2]!, m6[3]!], natReals4: [...r4].sort((a, b) => a - b), natReals6: [...r6.values()] };
+  return {
+    mask4: prefixWords(p4, 1)[0]!, mask6: [m6[0]!, m6[1]!, m6[2]!, m6[3]!], natReals4: [...r4].sort((a, b) => a - b), natReals6: [...r6.values()],
+    locals4: [...l4].sort((a, b) => a - b), locals6: [...l6.values()],
+  };
 }
 
 /**
@@ -176,6 +194,8 @@ export function fanoutProgram(spec: FanoutSpec): Uint32Array {
     .op(JMP | JEQ | K, 0x86dd, 0, 1).ja('v6')
     .op(RET | K, 0);
 
+  const locals4 = spec.locals4 ?? [];
+  const locals6 = spec.locals6 ?? [];
   // ── IPv4 (offsets from the IP header). Classic BPF jumps only forward, so the ICMP
   // section comes first and everything ends in one hash tail. ──
   a.label('v4').op(LD | B | ABS, 9).op(JMP | JEQ | K, 1, 0, 1).ja('icmp4').ja('plain4');
@@ -185,27 +205,51 @@ export function fanoutProgram(spec: FanoutSpec): Uint32Array {
   for (const t of [3, 4, 11, 12]) a.op(JMP | JEQ | K, t, 0, 1).ja('inner4');
   a.ja('plain4');
   a.label('inner4');
+  // An error about one of TUN's outer packets (IP-in-IP, GRE): the client is the source of the
+  // packet inside (the core relays it to that connection's client: xmit/tun.ts tunnelIcmp).
+  a.op(LD | B | IND, 8 + 9).op(JMP | JEQ | K, 4, 0, 1).ja('tunq4').op(JMP | JEQ | K, 47, 0, 1).ja('greq4');
+  matchReals4(a, () => a.op(LD | W | IND, 8 + 12), locals4, 'innerlocal4');
   matchReals4(a, () => a.op(LD | W | IND, 8 + 16), spec.natReals4, 'innersrc4');
   a.op(LD | W | IND, 8 + 16).ja('hash4');
   a.label('innersrc4').op(LD | W | IND, 8 + 12).ja('hash4');
+  // X = outer IHL×4 + quoted IHL×4; the packet inside starts at X + 8 (IP-in-IP) or after GRE's 4 or 8 bytes.
+  a.label('tunq4').op(LD | B | IND, 8).op(ALU | AND | K, 0xf).op(ALU | LSH | K, 2).op(ALU | ADD | X).op(MISC | TAX)
+    .op(LD | W | IND, 8 + 12).ja('hash4');
+  a.label('greq4').op(LD | B | IND, 8).op(ALU | AND | K, 0xf).op(ALU | LSH | K, 2).op(ALU | ADD | X).op(MISC | TAX)
+    .op(LD | B | IND, 8).op(JMP | JSET | K, 0x80, 0, 2).op(LD | W | IND, 8 + 8 + 12).ja('hash4')
+    .op(LD | W | IND, 8 + 4 + 12).ja('hash4');
+  if (locals4.length) {
+    // Quoted from a local address: its source port (X = outer IHL×4 + quoted IHL×4).
+    a.label('innerlocal4').op(LD | B | IND, 8).op(ALU | AND | K, 0xf).op(ALU | LSH | K, 2).op(ALU | ADD | X).op(MISC | TAX)
+      .op(LD | H | IND, 8).op(RET | RA);
+  }
   a.label('plain4');
+  if (locals4.length) {
+    matchReals4(a, () => a.op(LD | W | ABS, 16), locals4, 'local4');
+  }
   matchReals4(a, () => a.op(LD | W | ABS, 12), spec.natReals4, 'dst4');
   a.op(LD | W | ABS, 12).ja('hash4');
   a.label('dst4').op(LD | W | ABS, 16);
   a.label('hash4').op(ALU | AND | K, spec.mask4).op(ALU | MUL | K, HASH_K).op(MISC | TAX).op(ALU | RSH | K, 16).op(ALU | XOR | X).op(RET | RA);
+  // To a local address: the destination port (fragments are not forwarded anyway).
+  if (locals4.length) a.label('local4').op(LDX | B | MSH, 0).op(LD | H | IND, 2).op(RET | RA);
 
   // ── IPv6 (fixed header; extension headers are not walked: such frames hash by the outer
   // source). ICMPv6 errors are types 1..127 (RFC 4443 §2.1); the quoted header is at 40 + 8. ──
   a.label('v6').op(LD | B | ABS, 6).op(JMP | JEQ | K, 58, 0, 1).ja('icmp6').ja('plain6');
   a.label('icmp6').op(LD | B | ABS, 40).op(JMP | JGE | K, 128, 0, 1).ja('plain6');
+  matchReals6(a, 48 + 8, locals6, 'innerlocal6');
   matchReals6(a, 48 + 24, spec.natReals6, 'innersrc6');
   hash6(a, 48 + 24, spec.mask6);
   a.label('innersrc6');
   hash6(a, 48 + 8, spec.mask6);
+  if (locals6.length) a.label('innerlocal6').op(LD | H | ABS, 48 + 40).op(RET | RA);
   a.label('plain6');
+  matchReals6(a, 24, locals6, 'local6');
   matchReals6(a, 8, spec.natReals6, 'dst6');
   hash6(a, 8, spec.mask6);
   a.label('dst6');
   hash6(a, 24, spec.mask6);
+  if (locals6.length) a.label('local6').op(LD | H | ABS, 40 + 2).op(RET | RA);
   return a.assemble();
 }

@@ -21,11 +21,22 @@ export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 export const IPPROTO_ICMPV6 = 58;
+/** IP-in-IP (RFC 2003), IPv6-in-IP (RFC 2473 / RFC 4213), GRE (RFC 2784): TUN's outer protocols. */
+export const IPPROTO_IPIP = 4;
+export const IPPROTO_IPV6 = 41;
+export const IPPROTO_GRE = 47;
 
 /** virtio_net_hdr (PACKET_VNET_HDR): 10 bytes before the Ethernet header, little-endian. */
 export const VNET_HDR_LEN = 10;
 export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
 export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
+/** virtio_net_hdr gso_type (linux/virtio_net.h): none, TCPv4, UDP (UFO), TCPv6, UDP L4 (USO), ECN bit. */
+export const VIRTIO_NET_HDR_GSO_NONE = 0;
+export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+export const VIRTIO_NET_HDR_GSO_UDP = 3;
+export const VIRTIO_NET_HDR_GSO_TCPV6 = 4;
+export const VIRTIO_NET_HDR_GSO_UDP_L4 = 5;
+export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
 /** TCP flag bits (RFC 9293 §3.1). */
 export const TCP_FIN = 0x01;
@@ -33,6 +44,7 @@ export const TCP_SYN = 0x02;
 export const TCP_RST = 0x04;
 export const TCP_PSH = 0x08;
 export const TCP_ACK = 0x10;
+export const TCP_CWR = 0x80;
 
 /**
  * Parse outcome: what kind of frame it is, or why it is bad. Index into PARSE_REASONS.

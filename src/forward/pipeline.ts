@@ -14,20 +14,20 @@
  * no string keys on the per-packet path; configuration, health and claims arrive through
  * methods called between batches.
  */
-import type { CoreVip, ForwardMethod, Model, RealServer, VirtualServer } from '../model/types.js';
+import type { CoreVip, ForwardMethod, Model, RealServer, TunnelOptions, VirtualServer } from '../model/types.js';
 import { formatIPv4, formatIPv6 } from '../lib/ip.js';
 import { parseMac } from '../lib/mac.js';
-import { A_DROP, A_IGNORE, A_TX } from './actions.js';
+import { A_DROP, A_IGNORE, A_TX, A_TX_MULTI, MAX_MULTI } from './actions.js';
 import {
-  ConnTable, STRIDE, C0, V0, D0, PORTS_CV, PORTS_D, FLAGS, SVC, DEST, DEADLINE, CONTROL, MAC_HI, MAC_LO,
-  F_V6, F_TEMPLATE, F_INACTIVE, F_NOOUTPUT, F_METHOD_SHIFT, F_METHOD_MASK, KEY_OUT,
+  ConnTable, STRIDE, C0, V0, D0, PORTS_CV, PORTS_D, FLAGS, SVC, DEST, DEADLINE, CONTROL, MAC_HI, MAC_LO, LOCAL,
+  F_V6, F_DEST_V6, F_TEMPLATE, F_INACTIVE, F_NOOUTPUT, F_METHOD_SHIFT, F_METHOD_MASK, KEY_OUT,
 } from './conn-table.js';
-import { CoreDest, DestTable, METHOD_NAMES, M_NAT, sorryKeyOf } from './dests.js';
+import { CoreDest, DestTable, METHOD_NAMES, M_DR, M_FNAT, M_TUN, TUN_GRE, TUN_GUE, TUN_IPIP, TUN_CSUM, TUN_NOCSUM, TUN_REMCSUM, sorryKeyOf } from './dests.js';
 import { KeyMap } from './key-map.js';
 import { macHiAt, macLoAt, macParts, setMacs } from './l2.js';
 import {
   PacketView, parseFrame, Tuple, P_OK_IP, P_OK_ARP, P_OTHER_ETHERTYPE, P_BAD_IHL, P_IPV6_EXT_UNSAFE,
-  IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, TCP_SYN, TCP_RST, VIRTIO_NET_HDR_F_DATA_VALID,
+  IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPIP, IPPROTO_GRE, TCP_SYN, TCP_RST, VIRTIO_NET_HDR_F_DATA_VALID,
 } from './packet.js';
 import { DIR_INPUT, DIR_OUTPUT, sTW, sCL, tcpNextState, tcpTimeoutsS, TCP_STATE_ACTIVE, TCP_STATE_NAMES } from './proto/tcp.js';
 import { UDP_DEFAULT_TIMEOUT_S } from './proto/udp.js';
@@ -40,12 +40,14 @@ import type { FlowKey } from './schedulers/types.js';
 import { ServiceIndex, ServiceRt, compileFwmarkRules, ipvsServicesOf, maskWords, sameServiceIdentity, textWords } from './services.js';
 import { GLOBAL_COUNTERS, S_ACTIVE, S_CONNS, S_INACTIVE, S_INBYTES, S_INPKTS, S_OUTBYTES, S_OUTPKTS, S_PERSIST, STAT_STRIDE, gIndex, localStats, type GlobalCounter, type StatsRegion } from './stats.js';
 import { getXmit, methodCode, xmitByCode } from './xmit/index.js';
+import { tunnelIcmp } from './xmit/tun.js';
 import { PARSE_REASONS } from './packet.js';
 
-export { A_DROP, A_IGNORE, A_TX } from './actions.js';
+export { A_DROP, A_IGNORE, A_TX, A_TX_MULTI } from './actions.js';
 
 /** Bytes reserved per frame built in the scratch area. */
 export const SCRATCH_FRAME = 2048;
+export { MAX_MULTI, TUN_HEADROOM } from './actions.js';
 
 /**
  * Connection sync (src/sync/) as the pipeline sees it: told of every packet from the client
@@ -65,6 +67,8 @@ export interface IfaceSpec {
   readonly vnet: boolean;
   /** Connected networks (the interface's addresses), for choosing a real server's egress. */
   readonly nets: readonly { readonly address: string; readonly prefixLen: number }[];
+  /** The interface's MTU (TUN's encapsulation must fit it); default 1500. */
+  readonly mtu?: number;
 }
 
 /** An interface at run time. */
@@ -75,6 +79,9 @@ export interface IfaceRt {
   readonly macLo: number;
   readonly vnet: boolean;
   readonly nets: readonly { fam: 4 | 6; n: number[]; m: number[] }[];
+  /** The interface's own addresses (words) with their masks, in the order given (TUN's outer source). */
+  readonly addrs: readonly { fam: 4 | 6; w: number[]; m: number[]; linkLocal: boolean }[];
+  readonly mtu: number;
 }
 
 /** Options of a pipeline. */
@@ -94,7 +101,25 @@ export interface PipelineOptions {
   /** Backing memory of the connection table (the worker passes a huge-page allocator). */
   readonly alloc?: (bytes: number) => ArrayBuffer;
   readonly icmpBurst?: number;
+  /**
+   * Bytes the caller guarantees free before every frame's offset (the worker leaves
+   * TUN_HEADROOM): TUN prepends its outer headers there instead of copying the frame.
+   */
+  readonly headroom?: number;
+  /**
+   * This worker's index and the number of workers: FULLNAT local ports are taken from this
+   * worker's share (lport ≡ index mod workers), which the fanout program returns for replies
+   * to a local address (fanout-program.ts). Default 0 of 1.
+   */
+  readonly workerIndex?: number;
+  readonly workers?: number;
 }
+
+/** FULLNAT local ports (dpvs sa_pool 1025-65535; the kernel FULLNAT patches take 5000-65535). */
+export const LPORT_MIN = 1025;
+export const LPORT_MAX = 65535;
+/** Ports tried per local address before the next one is tried (the kernel patches' lport_tries is 10 000; a sequential cursor makes a long busy run mean exhaustion). */
+export const LPORT_TRIES = 1024;
 
 /** Stats slots assigned by the main thread: service key → slot, `svcKey|realKey` → slot. */
 export interface StatsSlots {
@@ -125,6 +150,12 @@ export interface TraceResult {
   readonly dest: string | null;
   readonly method: ForwardMethod | null;
   readonly reason: string;
+  /**
+   * FULLNAT: the local address (and port) the real server sees as the source: an existing
+   * connection's, or for a new one the address the service's round-robin gives next, with how
+   * the port is chosen.
+   */
+  readonly local?: { readonly address: string; readonly port: number | null; readonly why: string } | null;
 }
 
 /** One row of the connection listing (ipvsadm -L -c). */
@@ -137,6 +168,8 @@ export interface ConnRow {
   readonly destination: string;
   readonly template: boolean;
   readonly method: string;
+  /** FULLNAT: the local address and port (`LIP:lport`) the real server sees. */
+  readonly local?: string;
   /** The worker whose table holds it (set by the subsystem when several run). */
   readonly worker?: number;
 }
@@ -192,6 +225,8 @@ export class Pipeline {
   private byVs = new Map<string, ServiceRt[]>();
   private index = new ServiceIndex();
   private vips = new KeyMap(16);
+  /** TUN dests by (address, tunnel type, GUE port): an ICMP error about an outer packet names its dest (ip_vs_find_tunnel). */
+  private tunDests = new KeyMap(16);
   private vipClaimed = new Uint8Array(0);
   private vipIf = new Int32Array(0);
   private vipList: CoreVip[] = [];
@@ -207,15 +242,35 @@ export class Pipeline {
   stats: StatsRegion;
   private g: Float64Array;
   private readonly random: () => number;
+  /** Bytes free before each frame (PipelineOptions.headroom). */
+  readonly headroom: number;
+  /** This worker and the number of workers (FULLNAT local port partition). */
+  readonly workerIndex: number;
+  readonly workers: number;
+  /** FULLNAT local addresses: text → index into conns.lipWords (append-only: connections refer to indexes). */
+  private readonly lipIndex = new Map<string, number>();
+  private lipText: string[] = [];
+  /** Per local address: the allocation cursor (position within this worker's share of the ports). */
+  private lipCursor = new Uint32Array(0);
   /** Current tick (set by process/advance). */
   now = 0;
   // Output of the last process() call.
   outIf = -1;
   outOff = 0;
   outLen = 0;
-  private inOff = 0;
-  private inLen = 0;
-  private inIf = -1;
+  /** A_TX_MULTI: frames out of outIf, in order. */
+  outCount = 0;
+  readonly outOffs = new Uint32Array(MAX_MULTI);
+  readonly outLens = new Uint32Array(MAX_MULTI);
+  /** The frame being processed: offset, length, ingress interface (read by the xmit modules). */
+  inOff = 0;
+  inLen = 0;
+  inIf = -1;
+  /** Segment area [segStart, segEnd) for A_TX_MULTI frames (reused by each frame that needs it). */
+  segStart = 0;
+  segEnd = 0;
+  /** TUN outer IPv4 identification (ip_select_ident: a counter, as with ignore_df). */
+  tunId = 0;
   // Scratch area for frames the core builds (same buffer as the frames).
   private scratchStart = 0;
   private scratchEnd = 0;
@@ -223,6 +278,8 @@ export class Pipeline {
   /** Set when some dest needs neighbour resolution (the worker reads and clears it). */
   needNeighbour = false;
   private readonly it = new Tuple();
+  /** A tuple for the TUN ICMP relay (xmit/tun.ts tunnelIcmp). */
+  readonly tunTuple = new Tuple();
   private readonly flow: MutableFlow = { family: 'ipv4', srcAddr4: 0, srcAddr6: null, srcPort: 0, dstAddr4: 0, dstAddr6: null, dstPort: 0, proto: 0 };
   private readonly src6 = new Uint8Array(16);
   private readonly dst6 = new Uint8Array(16);
@@ -255,6 +312,10 @@ export class Pipeline {
     this.icmpBurst = o.icmpBurst ?? 50;
     this.icmpPerTick = ((o.icmpPerS ?? 1000) * this.tickMs) / 1000;
     this.icmpTokens = this.icmpBurst;
+    this.headroom = o.headroom ?? 0;
+    this.workers = Math.max(1, o.workers ?? 1);
+    this.workerIndex = Math.min(this.workers - 1, Math.max(0, o.workerIndex ?? 0));
+    this.tunId = (this.random() * 65536) & 0xffff;
     this.setTimeouts(0, 0, 0);
   }
 
@@ -267,13 +328,15 @@ export class Pipeline {
       if (!mac) throw new RangeError(`bad MAC for ${s.name}`);
       const { hi, lo } = macParts(mac);
       const nets: { fam: 4 | 6; n: number[]; m: number[] }[] = [];
+      const addrs: { fam: 4 | 6; w: number[]; m: number[]; linkLocal: boolean }[] = [];
       for (const n of s.nets) {
         const a = textWords(n.address);
         if (!a) continue;
         const m = maskWords(a.fam, n.prefixLen);
         nets.push({ fam: a.fam, m, n: a.w.map((w, i) => (w & m[i]!) >>> 0) });
+        addrs.push({ fam: a.fam, w: [...a.w], m, linkLocal: a.fam === 6 && (a.w[0] >>> 22) === (0xfe80 >>> 6) });
       }
-      return { slot, name: s.name, macHi: hi, macLo: lo, vnet: s.vnet, nets };
+      return { slot, name: s.name, macHi: hi, macLo: lo, vnet: s.vnet, nets, addrs, mtu: s.mtu ?? 1500 };
     });
     this.ifaceByName = new Map(this.ifaces.map((i) => [i.name, i.slot]));
     for (const d of this.destTable.list) if (d) this.placeDest(d);
@@ -312,13 +375,14 @@ export class Pipeline {
       }
     }
     d.viaGateway = via;
-    if (via && d.method !== M_NAT) {
+    if (via && d.method === M_DR) {
       // IPVS DR rewrites only the destination MAC: the real server must share the director's L2 segment.
       slot = -1;
       const msg = `${this.services[d.svc]?.key ?? '?'} ${d.key}: ${METHOD_TO_NAME[d.method] ?? d.method} real server ${d.addrText} is reached through gateway ${hop}; DR needs it on a network of the director (same L2 segment); not forwarded`;
       if (!this.problems.includes(msg)) this.problems.push(msg);
     }
     d.ifSlot = slot;
+    if (d.method === M_TUN) this.placeTunnelSource(d, slot, hop);
     if (d.nextHop !== hop) {
       d.nextHop = hop;
       d.macKnown = false;
@@ -329,6 +393,39 @@ export class Pipeline {
       d.macLo = n.lo;
       d.macKnown = true;
     }
+  }
+
+  /**
+   * TUN's outer source: the director's address on the egress interface, as the kernel's route
+   * lookup picks it for a route without `src` (fib_info_update_nhc_saddr → inet_select_addr:
+   * the interface's address whose subnet holds the next hop, else its first address of the
+   * family; for IPv6 a non-link-local one first, as ipv6_dev_get_saddr prefers the scope).
+   */
+  private placeTunnelSource(d: CoreDest, slot: number, hop: string): void {
+    d.tunSrcOk = false;
+    if (slot < 0) return;
+    const h = textWords(hop);
+    let best: { w: number[] } | null = null;
+    let rank = -1;
+    for (const a of this.ifaces[slot]!.addrs) {
+      if (a.fam !== d.fam) continue;
+      let r = a.linkLocal ? 0 : 1;
+      if (h && h.fam === a.fam && a.w.every((w, i) => ((w & a.m[i]!) >>> 0) === ((h.w[i]! & a.m[i]!) >>> 0))) r = 2;
+      if (r > rank) { rank = r; best = a; }
+    }
+    if (!best) {
+      const msg = `${this.services[d.svc]?.key ?? '?'} ${d.key}: the egress interface ${this.ifaces[slot]!.name} has no ${d.fam === 4 ? 'IPv4' : 'IPv6'} address for the tunnel's outer source; not forwarded`;
+      if (!this.problems.includes(msg)) this.problems.push(msg);
+      return;
+    }
+    d.tunS0 = best.w[0]! >>> 0; d.tunS1 = best.w[1]! >>> 0; d.tunS2 = best.w[2]! >>> 0; d.tunS3 = best.w[3]! >>> 0;
+    d.tunSrcOk = true;
+  }
+
+  /** The segment area [start, end) of the buffer, for frames the pipeline cuts or builds in numbers (TUN). */
+  setSegArea(start: number, end: number): void {
+    this.segStart = start;
+    this.segEnd = end;
   }
 
   /** The scratch area [start, end) of the buffer frames are processed in. */
@@ -381,7 +478,10 @@ export class Pipeline {
       const a = textWords(v.address);
       if (!a) return;
       this.vips.set(a.fam, 0, a.w[0], a.w[1], a.w[2], a.w[3], 0, i);
-      this.vipIf[i] = this.ifaceByName.get(v.interface) ?? -1;
+      // A FULLNAT local address is answered where its network is (the real servers' side),
+      // whatever interface the config fell back to for it.
+      const local = v.reason === 'fnat_local' ? this.connectedIf(a.fam, a.w[0], a.w[1], a.w[2], a.w[3]) : -1;
+      this.vipIf[i] = local >= 0 ? local : this.ifaceByName.get(v.interface) ?? -1;
       this.vipClaimed[i] = this.claimedAddrs.has(v.address) ? 1 : 0;
     });
     // Services: one ServiceRt per IPVS service (a group's entries are several).
@@ -418,6 +518,8 @@ export class Pipeline {
         this.conns.templateTicks[svc.id] = svc.persistTicks;
         svc.statsSlot = slots.svc[d.key] ?? -1;
         svc.active = vs.ownerInstance === null || this.claimedInstances.has(vs.ownerInstance);
+        svc.lips = (vs.localAddresses ?? []).filter((a) => (a.includes(':') ? 6 : 4) === svc!.fam).map((a) => this.internLip(a));
+        if (svc.lipNext >= svc.lips.length) svc.lipNext = 0;
         this.applyDests(svc, vs, slots);
         list.push(svc);
       }
@@ -430,11 +532,78 @@ export class Pipeline {
       for (const d of svc.dests) this.placeDest(d);
       if (svc.sorry) this.placeDest(svc.sorry);
     }
+    // TUN dests for ICMP errors about outer packets.
+    const tunDests = new KeyMap(16);
+    for (const d of this.destTable.list) {
+      if (d && d.method === M_TUN) tunDests.set(d.fam, d.tunType, d.w0 | 0, d.w1 | 0, d.w2 | 0, d.w3 | 0, d.tunPort, d.id);
+    }
+    this.tunDests = tunDests;
     // Index.
     const index = new ServiceIndex();
     index.rules = compileFwmarkRules(model.fwmarkRules);
     for (const svc of this.services) if (svc) index.add(svc);
     this.index = index;
+  }
+
+  /** The index of a FULLNAT local address (a new one is appended: indexes never change meaning). */
+  private internLip(address: string): number {
+    const known = this.lipIndex.get(address);
+    if (known !== undefined) return known;
+    const a = textWords(address);
+    const i = this.lipText.length;
+    if (!a || i >= 65536) {
+      this.problems.push(`local address ${address}: ${a ? 'more than 65536 local addresses' : 'not an address'}; not used`);
+      return -1;
+    }
+    if ((i + 1) * 4 > this.conns.lipWords.length) {
+      const w = new Uint32Array(Math.max(64, (i + 1) * 8));
+      w.set(this.conns.lipWords);
+      this.conns.lipWords = w;
+      const c = new Uint32Array(w.length / 4);
+      c.set(this.lipCursor);
+      this.lipCursor = c;
+    }
+    this.conns.lipWords.set(a.w.map((x) => x >>> 0), i * 4);
+    // A random start: a restarted worker does not hand out the ports its predecessor just used
+    // (the real servers may still hold them in TIME_WAIT).
+    this.lipCursor[i] = Math.floor(this.random() * 65536);
+    this.lipIndex.set(address, i);
+    this.lipText.push(address);
+    return i;
+  }
+
+  /**
+   * FULLNAT: a local address (round-robin over the service's, as ip_vs_get_laddr) and a local
+   * port from this worker's share (lport ≡ workerIndex mod workers, so the fanout program sends
+   * the replies here) that no live connection uses with this real server and port (the
+   * collision check of the kernel patches' ip_vs_conn_new loop). Sets the record's LOCAL word;
+   * false when every tried port is in use (no_local_port).
+   */
+  private allocLocal(svc: ServiceRt, d: CoreDest, r: number, proto: number, rport: number): boolean {
+    const n = svc.lips.length;
+    const W = this.workers;
+    const base = LPORT_MIN + ((this.workerIndex - (LPORT_MIN % W)) % W + W) % W;
+    const share = Math.floor((LPORT_MAX - base) / W) + 1;
+    const tries = Math.min(share, LPORT_TRIES);
+    const conns = this.conns;
+    for (let k = 0; k < n; k++) {
+      const at = (svc.lipNext + k) % n;
+      const lip = svc.lips[at]!;
+      if (lip < 0) continue;
+      let c = this.lipCursor[lip]! % share;
+      for (let i = 0; i < tries; i++) {
+        c = c + 1 === share ? 0 : c + 1;
+        const lport = base + c * W;
+        if (!conns.fnatInUse(d.fam, proto, d.w0, d.w1, d.w2, d.w3, rport, lip, lport)) {
+          this.lipCursor[lip] = c;
+          svc.lipNext = at + 1 === n ? 0 : at + 1;
+          conns.e[r * STRIDE + LOCAL] = ((lip << 16) | lport) >>> 0;
+          return true;
+        }
+      }
+      this.lipCursor[lip] = c;
+    }
+    return false;
   }
 
   private dropService(svc: ServiceRt): void {
@@ -493,6 +662,7 @@ export class Pipeline {
       d.inhibitOnFailure = rs.inhibitOnFailure;
       d.statsSlot = slots.dest[`${svc.key}|${rs.key}`] ?? -1;
       d.supported = getXmit(rs.method) !== undefined;
+      setTunnel(d, rs.tunnel);
       next.push(d);
     }
     for (const d of byKey.values()) this.retireDest(d);
@@ -513,6 +683,7 @@ export class Pipeline {
       }
     }
     if (svc.sorry && ss) {
+      setTunnel(svc.sorry, ss.tunnel);
       svc.sorry.sorryInhibit = ss.inhibit;
       svc.sorry.statsSlot = slots.dest[`${svc.key}|${sorryKey}`] ?? -1;
     }
@@ -743,7 +914,38 @@ export class Pipeline {
     return true;
   }
 
-  /** L2 rewrite toward a real server; drops (and asks for resolution) when its MAC is unknown. */
+  /** The dest's next hop can be sent to now; counts why not (and asks for resolution of an unknown MAC). */
+  egressOk(d: CoreDest): boolean {
+    const g = this.g;
+    if (d.ifSlot < 0) {
+      g[GI_NO_EGRESS]!++;
+      return false;
+    }
+    if (!d.macKnown) {
+      d.needNeighbour = true;
+      this.needNeighbour = true;
+      g[GI_NO_NEIGHBOUR]!++;
+      return false;
+    }
+    if (this.p.vlanTci >= 0 && d.ifSlot !== this.inIf) {
+      g[GI_VLAN_CROSS]!++;
+      return false;
+    }
+    return true;
+  }
+
+  /** Output: frames [0, count) of outOffs/outLens, out of ifSlot. */
+  outMulti(ifSlot: number, count: number): number {
+    this.outIf = ifSlot;
+    this.outCount = count;
+    return A_TX_MULTI;
+  }
+
+  /**
+   * L2 rewrite toward a real server; drops (and asks for resolution) when its MAC is unknown.
+   * The checks of egressOk() are written out here: the call cost 8 ns per NAT frame (measured
+   * over 2 M established frames both ways, 149 → 141 ns).
+   */
   toDest(d: CoreDest): number {
     const g = this.g;
     if (d.ifSlot < 0) {
@@ -920,11 +1122,16 @@ export class Pipeline {
     const dport = d.port !== 0 && xm.portMap ? d.port : t.dport;
     e[o + PORTS_CV] = ((t.sport << 16) | t.dport) >>> 0;
     e[o + PORTS_D] = ((dport << 16) | (t.proto << 8)) >>> 0;
-    e[o + FLAGS] = ((t.fam === 6 ? F_V6 : 0) | (d.method << F_METHOD_SHIFT) | (xm.noOutput ? F_NOOUTPUT : 0) | (ifSlot << 16)) >>> 0;
+    e[o + FLAGS] = ((t.fam === 6 ? F_V6 : 0) | (d.fam === 6 ? F_DEST_V6 : 0) | (d.method << F_METHOD_SHIFT) | (xm.noOutput ? F_NOOUTPUT : 0) | (ifSlot << 16)) >>> 0;
     e[o + SVC] = svc.id;
     const b = p.b;
     e[o + MAC_HI] = macHiAt(b, p.frame + 6);
     e[o + MAC_LO] = macLoAt(b, p.frame + 6);
+    if (xm.code === M_FNAT && !this.allocLocal(svc, d, r, t.proto, dport)) {
+      conns.unalloc(r);
+      g[GI_NO_LOCAL_PORT]!++;
+      return A_DROP;
+    }
     const ops = svc.ops;
     conns.commitConn(r, d, xm.hashOut && !ops, this.now + 1);
     if (this.tmpl >= 0) conns.control(r, this.tmpl);
@@ -1089,7 +1296,7 @@ export class Pipeline {
     e[o + D0] = d.w0; e[o + D0 + 1] = d.w1; e[o + D0 + 2] = d.w2; e[o + D0 + 3] = d.w3;
     e[o + PORTS_CV] = k.vport;
     e[o + PORTS_D] = ((d.port << 16) | (k.proto << 8)) >>> 0;
-    e[o + FLAGS] = ((fam === 6 ? F_V6 : 0) | (d.method << F_METHOD_SHIFT)) >>> 0;
+    e[o + FLAGS] = ((fam === 6 ? F_V6 : 0) | (d.fam === 6 ? F_DEST_V6 : 0) | (d.method << F_METHOD_SHIFT)) >>> 0;
     e[o + SVC] = svc.id;
     conns.commitTemplate(tr, d, this.now + svc.persistTicks);
     this.g[gIndex('templates_created')]!++;
@@ -1137,6 +1344,12 @@ export class Pipeline {
       if (avail < 28 || b[inner]! >> 4 !== 4) return this.icmpMiss();
       const ihl = (b[inner]! & 15) << 2;
       if (ihl < 20 || ihl + 8 > avail) return this.icmpMiss();
+      const qp = b[inner + 9]!;
+      if ((qp === IPPROTO_IPIP || qp === IPPROTO_GRE || qp === IPPROTO_UDP) && this.tunDests.size > 0) {
+        // ip_vs_in_icmp's tunnel case: an error about one of our outer packets.
+        const a = tunnelIcmp(this, inner, ihl, p.l4 + p.l4Len);
+        if (a >= 0) return a;
+      }
       it.fam = 4;
       it.proto = b[inner + 9]!;
       it.d0 = dv.getUint32(inner + 12); it.d1 = 0; it.d2 = 0; it.d3 = 0;
@@ -1225,9 +1438,14 @@ export class Pipeline {
     const e = this.conns.e;
     const rk = this.conns.lookup(t);
     let existing: TraceResult['existingConnection'] = null;
+    let existingLocal: TraceResult['local'] = null;
     if (rk >= 0 && (rk & 1) === 0) {
       const o = (rk >>> 1) * STRIDE;
       const dest = this.destTable.list[e[o + DEST]!];
+      if ((e[o + FLAGS]! & F_METHOD_MASK) >>> F_METHOD_SHIFT === M_FNAT) {
+        const lo = e[o + LOCAL]!;
+        existingLocal = { address: this.lipText[lo >>> 16] ?? '?', port: lo & 0xffff, why: 'the connection\'s local address and port' };
+      }
       existing = {
         state: proto === 'tcp' ? TCP_STATE_NAMES[e[o + PORTS_D]! & 255]! : 'UDP',
         dest: dest ? dest.key : '?',
@@ -1241,7 +1459,7 @@ export class Pipeline {
     const matchedBy = svc.def.kind === 'fwmark' ? 'fwmark' : svc.port === 0 ? 'port-zero' : 'address';
     const base = { service: svc.key, virtualServer: svc.vsKey, matchedBy, fwmark: fwm, serviceActive: svc.active, existingConnection: existing, scheduler: svc.vs.scheduler } as const;
     if (existing) {
-      return { ...none('an existing connection carries this flow'), ...base, dest: existing.dest, method: svc.vs.method };
+      return { ...none('an existing connection carries this flow'), ...base, dest: existing.dest, method: svc.vs.method, ...(existingLocal ? { local: existingLocal } : {}) };
     }
     if (!svc.active) return { ...none(`service inactive: instance ${svc.vs.ownerInstance} is not MASTER here`), ...base };
     if (svc.quorumDown && svc.sorry) {
@@ -1258,13 +1476,13 @@ export class Pipeline {
       const tText = `${k.proto === 0 ? 'fwmark' : k.proto === 6 ? 'tcp' : 'udp'} ${wordsText(svc.fam, c[0]!, c[1]!, c[2]!, c[3]!)}/${svc.persist.granularityPrefix} -> ${k.proto === 0 ? `mark ${svc.fwmark || fwm}` : wordsText(svc.fam, v[0]!, v[1]!, v[2]!, v[3]!)}:${k.vport}`;
       if (tdest && tdest.available && tdest.healthUp) {
         persistence = { template: tText, hit: true, dest: tdest.key };
-        return { ...none('persistence template'), ...base, persistence, dest: tdest.key, method: METHOD_TO_NAME[tdest.method] ?? null };
+        return { ...none('persistence template'), ...base, persistence, dest: tdest.key, method: METHOD_TO_NAME[tdest.method] ?? null, ...this.traceLocal(svc, tdest) };
       }
       persistence = { template: tText, hit: false, dest: tdest ? tdest.key : null };
     }
     const pick = svc.scheduler.peek(flow, this.now * this.tickMs) as CoreDest | null;
     if (!pick) return { ...none('no real server available (would answer ICMP port unreachable)'), ...base, persistence };
-    return { ...none(`scheduler ${svc.vs.scheduler} picked it`), ...base, persistence, dest: pick.key, method: METHOD_TO_NAME[pick.method] ?? null };
+    return { ...none(`scheduler ${svc.vs.scheduler} picked it`), ...base, persistence, dest: pick.key, method: METHOD_TO_NAME[pick.method] ?? null, ...this.traceLocal(svc, pick) };
   }
 
   /** The connection table as ipvsadm -L -c lists it (control command; not the hot path). */
@@ -1279,19 +1497,46 @@ export class Pipeline {
       const proto = (e[o + PORTS_D]! >>> 8) & 255;
       const tmpl = (fl & F_TEMPLATE) !== 0;
       const cv = e[o + PORTS_CV]!;
-      const addr = (at: number) => wordsText(fam, e[o + at]!, e[o + at + 1]!, e[o + at + 2]!, e[o + at + 3]!);
+      const addr = (at: number, f = fam) => wordsText(f, e[o + at]!, e[o + at + 1]!, e[o + at + 2]!, e[o + at + 3]!);
       out.push({
         proto: proto === 6 ? 'TCP' : proto === 17 ? 'UDP' : 'IP',
         expireS: Math.max(0, Math.round(((e[o + DEADLINE]! - this.now) * this.tickMs) / 1000)),
         state: tmpl ? 'NONE' : proto === 6 ? TCP_STATE_NAMES[e[o + PORTS_D]! & 255]! : 'UDP',
         source: endpoint(fam, addr(C0), tmpl ? 0 : cv >>> 16),
         virtual: endpoint(fam, addr(V0), cv & 0xffff),
-        destination: endpoint(fam, addr(D0), e[o + PORTS_D]! >>> 16),
+        destination: endpoint(fl & F_DEST_V6 ? 6 : 4, addr(D0, fl & F_DEST_V6 ? 6 : 4), e[o + PORTS_D]! >>> 16),
         template: tmpl,
         method: METHOD_NAMES[(fl & F_METHOD_MASK) >>> F_METHOD_SHIFT] ?? '?',
+        ...(!tmpl && (fl & F_METHOD_MASK) >>> F_METHOD_SHIFT === M_FNAT ? { local: this.localText(fam, e[o + LOCAL]!) } : {}),
       });
     });
     return out;
+  }
+
+  /** trace's account of the local address a new FULLNAT connection to dest d would get. */
+  private traceLocal(svc: ServiceRt, d: CoreDest): { local?: TraceResult['local'] } {
+    if (d.method !== M_FNAT) return {};
+    const n = svc.lips.length;
+    if (n === 0) return { local: { address: '', port: null, why: 'no local address of this family: the SYN would be dropped (no_local_port)' } };
+    const lip = svc.lips[svc.lipNext % n]!;
+    return {
+      local: {
+        address: this.lipText[lip] ?? '?', port: null,
+        why: `round-robin over the service's ${n} local address${n === 1 ? '' : 'es'} of its family (laddr_group_name ${svc.vs.localAddressGroup ?? '?'}); ` +
+          `the port is the next free one in this worker's share (${LPORT_MIN}-${LPORT_MAX}, ≡ ${this.workerIndex} mod ${this.workers}) not in use with ${d.key}`,
+      },
+    };
+  }
+
+  /** The TUN dest with this address, tunnel type and GUE port, or null. */
+  tunDestOf(fam: number, type: number, w0: number, w1: number, w2: number, w3: number, port: number): CoreDest | null {
+    const id = this.tunDests.get(fam, type, w0 | 0, w1 | 0, w2 | 0, w3 | 0, port);
+    return id >= 0 ? this.destTable.list[id] ?? null : null;
+  }
+
+  /** `LIP:lport` of a FULLNAT LOCAL word. */
+  private localText(fam: number, local: number): string {
+    return endpoint(fam, this.lipText[local >>> 16] ?? '?', local & 0xffff);
   }
 
   /** Service runtime by key (control commands). */
@@ -1309,6 +1554,13 @@ export class Pipeline {
 }
 
 const METHOD_TO_NAME: (ForwardMethod | undefined)[] = ['NAT', 'DR', 'TUN', 'FNAT'];
+
+/** A dest's TUN encapsulation from the model (IPIP when absent). */
+function setTunnel(d: CoreDest, t: TunnelOptions | undefined): void {
+  d.tunType = !t || t.type === 'ipip' ? TUN_IPIP : t.type === 'gue' ? TUN_GUE : TUN_GRE;
+  d.tunPort = t?.port ?? 0;
+  d.tunCsum = !t || t.csum === 'nocsum' ? TUN_NOCSUM : t.csum === 'csum' ? TUN_CSUM : TUN_REMCSUM;
+}
 
 function classifyMark(index: ServiceIndex, t: Tuple): number {
   for (const r of index.rules) {
@@ -1346,3 +1598,4 @@ const GI_ICMP_BAD_CSUM = gIndex('icmp_bad_checksum');
 const GI_VLAN_CROSS = gIndex('vlan_cross_if');
 const GI_CREATED = gIndex('conns_created');
 const GI_NO_CLIENT_MAC = gIndex('no_client_mac');
+const GI_NO_LOCAL_PORT = gIndex('no_local_port');

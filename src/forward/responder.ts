@@ -17,6 +17,7 @@ import {
   type PacketView,
 } from './packet.js';
 import type { Pipeline } from './pipeline.js';
+import type { GlobalCounter } from './stats.js';
 
 /** ARP reply in place for a request whose target is a claimed VIP (already checked). */
 export function arpReply(pl: Pipeline, ifSlot: number): number {
@@ -187,7 +188,38 @@ export function tcpReset(pl: Pipeline, ifSlot: number): number {
  * Rate-limited like the kernel's icmp_msgs_per_sec.
  */
 export function icmpPortUnreachable(pl: Pipeline, ifSlot: number): number {
+  return icmpToSender(pl, ifSlot, 3, 3, 1, 4, 0, 'unreach_sent');
+}
+
+/**
+ * "Fragmentation needed and DF set" (RFC 792 type 3 code 4, the next-hop MTU in the low 16
+ * bits of the second word, RFC 1191 §4) or ICMPv6 Packet Too Big (RFC 4443 §3.2, type 2, the
+ * MTU as 32 bits): what ip_vs_tunnel_xmit sends the client (ensure_mtu_is_adequate) when the
+ * encapsulated packet would not fit the egress MTU.
+ */
+export function icmpFragNeeded(pl: Pipeline, ifSlot: number, mtu: number): number {
+  return icmpToSender(pl, ifSlot, 3, 4, 2, 0, mtu, 'frag_needed_sent');
+}
+
+/**
+ * Time exceeded in transit (RFC 792 type 11 code 0; ICMPv6 type 3 code 0): the TTL/hop limit
+ * ran out at the director (IPVS decrement_ttl, Linux 5.3+).
+ */
+export function icmpTimeExceeded(pl: Pipeline, ifSlot: number): number {
+  return icmpToSender(pl, ifSlot, 11, 0, 3, 0, 0, 'ttl_exceeded_sent');
+}
+
+/**
+ * An ICMP/ICMPv6 error about packet p back to its sender (out of ifSlot, to the MAC the frame
+ * came from), from the address p was sent to, quoting what fits (576 bytes in all for IPv4,
+ * 1280 for IPv6). `info` is the second word of the ICMP header (an MTU, or 0). Never about an
+ * ICMP error (RFC 1122 §3.2.2, RFC 4443 §2.4 (e.1)); rate-limited like icmp_msgs_per_sec.
+ */
+export function icmpToSender(pl: Pipeline, ifSlot: number, type4: number, code4: number, type6: number, code6: number, info: number, counter: GlobalCounter): number {
   const p = pl.p;
+  const v4 = p.t.fam === 4;
+  const it = p.icmpType;
+  if (p.t.proto === (v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6) && (v4 ? it === 3 || it === 4 || it === 5 || it === 11 || it === 12 : it < 128)) return A_DROP;
   if (!pl.icmpAllowed()) {
     pl.count('icmp_rate_limited');
     return A_DROP;
@@ -196,16 +228,15 @@ export function icmpPortUnreachable(pl: Pipeline, ifSlot: number): number {
   if (at < 0) return A_DROP;
   const b = p.b;
   const dv = p.dv;
-  const v4 = p.t.fam === 4;
   const quote = Math.min(p.ipLen, v4 ? 576 - 28 : 1280 - 48);
   const o3 = replyL2(pl, at, ifSlot, v4 ? ETH_P_IP : ETH_P_IPV6);
   const o4 = o3 + (v4 ? 20 : 40);
   const icmpLen = 8 + quote;
   b.copyWithin(o4 + 8, p.l3, p.l3 + quote);
-  b[o4] = v4 ? 3 : 1;
-  b[o4 + 1] = v4 ? 3 : 4;
+  b[o4] = v4 ? type4 : type6;
+  b[o4 + 1] = v4 ? code4 : code6;
   dv.setUint16(o4 + 2, 0);
-  dv.setUint32(o4 + 4, 0);
+  dv.setUint32(o4 + 4, v4 ? info & 0xffff : info >>> 0);
   if (v4) {
     writeIPv4Reply(b, dv, o3, 20 + icmpLen, IPPROTO_ICMP, p.l3);
     dv.setUint16(o4 + 2, checksum(b, o4, icmpLen));
@@ -213,7 +244,7 @@ export function icmpPortUnreachable(pl: Pipeline, ifSlot: number): number {
     writeIPv6Header(b, p, o3, icmpLen, IPPROTO_ICMPV6, 64);
     dv.setUint16(o4 + 2, checksum(b, o4, icmpLen, pseudoSum6(b, o3 + 8, IPPROTO_ICMPV6, icmpLen)));
   }
-  pl.count('unreach_sent');
+  pl.count(counter);
   return pl.outScratch(ifSlot, at, o4 + icmpLen - at);
 }
 

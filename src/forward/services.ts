@@ -156,6 +156,9 @@ export class ServiceRt {
   statsSlot = -1;
   /** Active: its owning VRRP instance is MASTER (or it has none). */
   active = true;
+  /** FULLNAT: the local addresses of the service's family (indexes into the pipeline's table) and the round-robin position (ip_vs_get_laddr). */
+  lips: number[] = [];
+  lipNext = 0;
 
   constructor(d: IpvsServiceDef, vs: VirtualServer, scheduler: Scheduler, persist: PersistenceService) {
     this.key = d.key;

@@ -28,6 +28,16 @@ export const GLOBAL_COUNTERS = [
   'nodest_expired', 'conn_reused', 'icmp_no_conn', 'icmp_relayed', 'icmp_bad_checksum', 'icmp_rate_limited', 'vlan_cross_if',
   'arp_replies', 'echo_replies', 'nd_adverts', 'rsts_sent', 'unreach_sent', 'conns_created', 'conns_expired',
   'templates_created',
+  // TUN (xmit/tun.ts): generated ICMP errors (fragmentation needed / packet too big, time
+  // exceeded), GSO super-frames segmented in software and the segments they gave, outer
+  // packets fragmented (DF clear) and the fragments, frames the tunnel could not carry
+  // (GSO kind unsupported, egress MTU below the minimum, no room to build the frame).
+  'frag_needed_sent', 'ttl_exceeded_sent', 'gso_segmented', 'gso_segments', 'tun_fragmented', 'tun_fragments',
+  'gso_unsupported', 'tun_mtu_too_small', 'tun_no_room',
+  // ICMP errors routers sent about the outer packets, relayed to the clients (ip_vs_in_icmp's tunnel case).
+  'tun_icmp_relayed',
+  // FULLNAT: a new connection found no free local port (every local address tried).
+  'no_local_port',
   // I/O of the worker (worker.ts): wake-ups from epoll, receive calls that returned frames,
   // frames the kernel dropped because the socket or ring was full (PACKET_STATISTICS), frames
   // sendmmsg did not take after retries.

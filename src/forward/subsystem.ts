@@ -644,7 +644,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
         continue;
       }
       const nets = addrs.filter((a) => a.ifname === name && !vipSet.has(a.address)).map((a) => ({ address: a.address, prefixLen: a.prefixLen }));
-      out.push({ name, mac: link.mac, vnet: true, nets });
+      out.push({ name, mac: link.mac, vnet: true, nets, mtu: link.mtu || 1500 });
     }
     return out;
   }

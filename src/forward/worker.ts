@@ -14,7 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openPacketSocket, inNetns, VNET_HDR_LEN, META_STRIDE, type PacketSocket, type PacketSocketOptions, type RxBatch } from '../io/af-packet.js';
 import { hugeAlloc, setThreadName } from '../io/huge.js';
 import { parseIPv6 } from '../lib/ip.js';
-import { A_TX, Pipeline, SCRATCH_FRAME } from './pipeline.js';
+import { A_TX, A_TX_MULTI, MAX_MULTI, Pipeline, SCRATCH_FRAME, TUN_HEADROOM } from './pipeline.js';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
 import { statsRegion } from './stats.js';
 // This file is the worker thread's composition root: it may wire in connection sync.
@@ -28,8 +28,15 @@ const ringRxPath = io.rx !== 'recvmmsg';
 setThreadName(`lvsd-fwd-${init.index}`);
 const post = (m: FromWorker) => port.postMessage(m);
 
-/** Receive slot: a whole GSO super-frame (64 KiB) plus its virtio header. */
-const SLOT = 65536 + VNET_HDR_LEN;
+/** Receive slot: a whole GSO super-frame (64 KiB IP packet, Ethernet and VLAN headers, virtio header). */
+const SLOT = 65536 + 64;
+/** Each slot starts with this much room before its frame: TUN's outer headers go there (no copy of the frame). */
+const HEAD = TUN_HEADROOM;
+/** Distance between slots. */
+const STRIDE = HEAD + SLOT;
+/** TUN's segment area: one GSO super-frame cut into segments (or an outer packet in fragments) at a time. */
+const SEG_AREA = 512 * 1024;
+void VNET_HDR_LEN;
 
 const pl = new Pipeline({
   capacity: init.capacity,
@@ -37,15 +44,20 @@ const pl = new Pipeline({
   seed: init.seed,
   stats: statsRegion(init.stats, init.layout, init.index),
   alloc: io.hugePages ? hugeAlloc() ?? undefined : undefined,
+  headroom: HEAD,
+  workerIndex: init.index,
+  workers: init.workers,
 });
 pl.setInterfaces(init.ifaces);
 
 const nIf = init.ifaces.length;
 const batch = init.batch;
-const rxBytes = nIf * batch * SLOT;
+const rxBytes = nIf * batch * STRIDE;
 const scratchFrames = batch * 2;
-const mem = Buffer.alloc(rxBytes + scratchFrames * SCRATCH_FRAME);
-pl.setScratch(rxBytes, mem.length);
+const scratchBytes = scratchFrames * SCRATCH_FRAME;
+const mem = Buffer.alloc(rxBytes + HEAD + scratchBytes + SEG_AREA);
+pl.setScratch(rxBytes + HEAD, rxBytes + HEAD + scratchBytes);
+pl.setSegArea(rxBytes + HEAD + scratchBytes, mem.length);
 const sockets: PacketSocket[] = [];
 const rx: RxBatch[] = [];
 const txOff: Uint32Array[] = [];
@@ -86,7 +98,7 @@ function open(): void {
     });
     sockets.push(s);
     if (init.workers > 1 && init.fanoutProgram) s.setFanoutProgram(init.fanoutProgram);
-    const base = k * batch * SLOT;
+    const base = k * batch * STRIDE;
     if (ringRxPath) {
       // V2: at most half the ring per call: the frames of a call stay the worker's until the
       // next one, and the kernel drops what arrives at a frame still held.
@@ -95,16 +107,17 @@ function open(): void {
       ringBuf.push(Buffer.from(rb.buf.buffer, rb.buf.byteOffset, rb.buf.byteLength));
     }
     const offsets = new Uint32Array(batch);
-    for (let i = 0; i < batch; i++) offsets[i] = i * SLOT;
+    for (let i = 0; i < batch; i++) offsets[i] = i * STRIDE;
+    // Frame i lands at base + HEAD + i * STRIDE: HEAD free bytes before each one.
     const b: RxBatch = {
-      buf: mem.subarray(base, base + batch * SLOT),
+      buf: mem.subarray(base + HEAD, base + HEAD + batch * STRIDE),
       offsets,
       lengths: new Uint32Array(batch),
       meta: new Uint32Array(batch * META_STRIDE),
       capacity: batch,
     };
     rx.push(ringRxPath ? b : s.attachRx(b));
-    const cap = batch + scratchFrames;
+    const cap = batch + scratchFrames + MAX_MULTI;
     txOff.push(new Uint32Array(cap));
     txLen.push(new Uint32Array(cap));
     s.attachTx({ buf: mem, offsets: txOff[k]!, lengths: txLen[k]! });
@@ -128,7 +141,7 @@ function drain(k: number): void {
   if (ringRxPath) return drainRing(k);
   const s = sockets[k]!;
   const b = rx[k]!;
-  const base = k * batch * SLOT;
+  const base = k * batch * STRIDE + HEAD;
   pl.count('wakeups');
   for (let round = 0; round < 64; round++) {
     const n = s.recvBatch();
@@ -137,7 +150,7 @@ function drain(k: number): void {
     const now = nowTick();
     pl.resetScratch();
     const lengths = b.lengths;
-    for (let i = 0; i < n; i++) handle(base + i * SLOT, lengths[i]!, k, now);
+    for (let i = 0; i < n; i++) handle(base + i * STRIDE, lengths[i]!, k, now);
     flush();
     if (n < batch && !io.drainAll) break;
   }
@@ -151,6 +164,19 @@ function handle(off: number, len: number, k: number, now: number): void {
     txOff[j]![c] = pl.outOff;
     txLen[j]![c] = pl.outLen;
     txCount[j] = c + 1;
+  } else if (act === A_TX_MULTI) {
+    // Segments (or fragments) in the segment area: queued after what came before, and sent
+    // now, since the next frame that needs the area overwrites it.
+    const j = pl.outIf;
+    let c = txCount[j]!;
+    const offs = txOff[j]!;
+    const lens = txLen[j]!;
+    for (let i = 0; i < pl.outCount; i++, c++) {
+      offs[c] = pl.outOffs[i]!;
+      lens[c] = pl.outLens[i]!;
+    }
+    txCount[j] = c;
+    flush();
   }
 }
 
@@ -163,7 +189,7 @@ function drainRing(k: number): void {
   const s = sockets[k]!;
   const r = ringRx[k]!;
   const src = ringBuf[k]!;
-  const base = k * batch * SLOT;
+  const base = k * batch * STRIDE + HEAD;
   let got = 0;
   pl.count('wakeups');
   for (let round = 0; round < 64; round++) {
@@ -184,8 +210,8 @@ function drainRing(k: number): void {
       for (let i = 0; i < m; i++) {
         const len = Math.min(r.lengths[first + i]!, SLOT);
         const o = r.offsets[first + i]!;
-        src.copy(mem, base + i * SLOT, o, o + len);
-        handle(base + i * SLOT, len, k, now);
+        src.copy(mem, base + i * STRIDE, o, o + len);
+        handle(base + i * STRIDE, len, k, now);
       }
       flush();
     }

@@ -17,12 +17,12 @@ import { CODES, Diagnostics } from './diagnostics.js';
 import { resolveOwnership } from './ownership.js';
 import { SYNC_GROUP4, SYNC_PORT, SYNC_TTL } from '../sync/codec.js';
 import type {
-  Checker, CheckTiming, ForwardMethod, FwmarkRule, GarpSettings, GlobalDefs, HttpUrl, L4Proto, LvsSyncDaemon, Model, NotifyScripts,
+  Checker, CheckTiming, CoreVip, ForwardMethod, FwmarkRule, TunnelOptions, GarpSettings, GlobalDefs, HttpUrl, L4Proto, LvsSyncDaemon, Model, NotifyScripts,
   RealServer, SchedulerFlags, SchedulerName, ScriptCommand, ScriptUser, SorryServer, TrackRef, Vip, VirtualServer,
   VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackFile, VsGroupEntry,
 } from './types.js';
 import type {
-  SourceMapLike, VBlock, VField, VFwmarkLine, VHostPort, VInitFile, VLeaf, VLvsSyncDaemon, VLvsTimeouts, VMethod, VScript, VTrackLine,
+  SourceMapLike, VBlock, VField, VFwmarkLine, VHostPort, VInitFile, VLaddrLine, VLeaf, VLvsSyncDaemon, VLvsTimeouts, VMethod, VScript, VTrackLine,
   VUnicastPeer, VVipLine, VVsgLine, VWeight, VsHeader,
 } from './validated.js';
 
@@ -717,6 +717,46 @@ class Compiler {
     return out;
   }
 
+  /** A local address must not also be an address a virtual server answers on, nor a real server's. */
+  checkLocalAddresses(services: Array<{ vs: Omit<VirtualServer, 'ownerInstance' | 'interface'>; b: VBlock; addrs: VsAddresses }>, laddrs: ReturnType<Compiler['laddrGroups']>): void {
+    const served = new Map<string, string>();
+    for (const s of services) for (const a of s.addrs.exact) served.set(a, s.vs.key);
+    const reals = new Map<string, string>();
+    for (const s of services) for (const r of Object.values(s.vs.realServers)) reals.set(r.address, s.vs.key);
+    for (const g of Object.values(laddrs)) {
+      for (const a of g.addresses) {
+        const v = served.get(a.address);
+        if (v) this.err(CODES.CONFLICT, a.path, `local address ${a.address} of local_address_group \`${g.name}\` is also an address of virtual_server ${v}`, 0);
+        const r = reals.get(a.address);
+        if (r) this.err(CODES.CONFLICT, a.path, `local address ${a.address} of local_address_group \`${g.name}\` is also a real server of virtual_server ${r}`, 0);
+      }
+    }
+  }
+
+  /** `local_address_group NAME { ADDRESS|RANGE [IFNAME] ... }` (keepalived-dpvs, the LVS FULLNAT patches). */
+  laddrGroups(root: VBlock): Record<string, { name: string; path: string; addresses: Array<{ address: string; family: Family; ifname: string | null; path: string }> }> {
+    const out: Record<string, { name: string; path: string; addresses: Array<{ address: string; family: Family; ifname: string | null; path: string }> }> = {};
+    for (const b of items(root, 'local_address_group')) {
+      const name = b.key!;
+      const addresses: Array<{ address: string; family: Family; ifname: string | null; path: string }> = [];
+      const seen = new Set<string>();
+      for (const l of lines<VLaddrLine>(b, 'lines')) {
+        const e = l.value;
+        for (const a of expandRange(e.first, e.last)) {
+          if (seen.has(a)) continue;
+          seen.add(a);
+          addresses.push({ address: a, family: e.family, ifname: e.ifname, path: l.path });
+        }
+      }
+      if (addresses.length > 65536) {
+        this.err(CODES.VALUE, b.path, `local_address_group \`${name}\` has ${addresses.length} addresses; lvsd takes at most 65536`, 0);
+      }
+      if (addresses.length === 0 && countGiven(b, 'lines') === 0) this.err(CODES.MISSING, b.path, `local_address_group \`${name}\` has no addresses`, 0);
+      out[name] = { name, path: b.path, addresses };
+    }
+    return out;
+  }
+
   fwmarkRules(root: VBlock): { rules: FwmarkRule[]; byMark: Map<number, { rules: FwmarkRule[]; path: string; used: boolean }> } {
     const rules: FwmarkRule[] = [];
     const byMark = new Map<number, { rules: FwmarkRule[]; path: string; used: boolean }>();
@@ -752,13 +792,13 @@ class Compiler {
 
   virtualServers(
     root: VBlock, g: GlobalDefs, groups: ReturnType<Compiler['vsGroups']>,
-    fw: ReturnType<Compiler['fwmarkRules']>,
+    fw: ReturnType<Compiler['fwmarkRules']>, laddrs: ReturnType<Compiler['laddrGroups']> = {},
   ): Array<{ vs: Omit<VirtualServer, 'ownerInstance' | 'interface'>; b: VBlock; addrs: VsAddresses }> {
     const out: Array<{ vs: Omit<VirtualServer, 'ownerInstance' | 'interface'>; b: VBlock; addrs: VsAddresses }> = [];
     const byKey = new Map<string, string>();
     const tuples = new Map<string, { key: string; path: string }>();
     for (const b of items(root, 'virtual_server')) {
-      const r = this.virtualServer(b, groups, fw);
+      const r = this.virtualServer(b, groups, fw, laddrs);
       if (!r) continue;
       const prev = byKey.get(r.vs.key);
       if (prev) {
@@ -803,10 +843,11 @@ class Compiler {
 
   virtualServer(
     b: VBlock, groups: ReturnType<Compiler['vsGroups']>, fw: ReturnType<Compiler['fwmarkRules']>,
+    laddrs: ReturnType<Compiler['laddrGroups']> = {},
   ): { vs: Omit<VirtualServer, 'ownerInstance' | 'interface'>; addrs: VsAddresses } | null {
     const h = b.header as VsHeader;
     let ok = true;
-    const addrs: VsAddresses = { tuples: [], exact: [], marks: [], prefixes: [] };
+    const addrs: VsAddresses = { tuples: [], exact: [], marks: [], prefixes: [], locals: [] };
     const protoLeaf = leafOf<'tcp' | 'udp' | 'sctp'>(b, 'protocol');
     if (protoLeaf?.value === 'sctp') {
       this.err(CODES.NOT_SUPPORTED, protoLeaf.path, '`protocol SCTP` is not supported (lvsd forwards TCP and UDP)', 0);
@@ -925,7 +966,9 @@ class Compiler {
     const schedulerFlags: SchedulerFlags = flags;
 
     const methodLeaf = leafOf<VMethod>(b, 'lvs_method');
-    const method = this.method(methodLeaf);
+    const vsMethod = this.methodSpec(methodLeaf);
+    const method = vsMethod?.method ?? null;
+    const vsTunnel = vsMethod?.tunnel;
     if (method === null) ok = false;
 
     let persistenceTimeoutS = val<number>(b, 'persistence_timeout') ?? 0;
@@ -971,7 +1014,7 @@ class Compiler {
     const vsAlpha = val<boolean>(b, 'alpha') ?? false;
     const vsVirtualhost = val<string>(b, 'virtualhost') ?? null;
     for (const rb of items(b, 'real_server')) {
-      const rs = this.realServer(rb, { family, vsPort, method: method ?? 'NAT', marks: marks.length > 0, group, vsTiming, vsInhibit, vsAlpha, vsVirtualhost });
+      const rs = this.realServer(rb, { family, vsPort, method: method ?? 'NAT', tunnel: vsTunnel, marks: marks.length > 0, group, vsTiming, vsInhibit, vsAlpha, vsVirtualhost });
       if (!rs) {
         ok = false;
         continue;
@@ -1011,16 +1054,51 @@ class Compiler {
     const ssLeaf = leafOf<VHostPort>(b, 'sorry_server');
     if (ssLeaf) {
       const ss = ssLeaf.value;
-      const ssMethod = this.method(leafOf<VMethod>(b, 'sorry_server_lvs_method')) ?? method ?? 'NAT';
-      if (ss.family !== family) {
+      const ssLeafM = leafOf<VMethod>(b, 'sorry_server_lvs_method');
+      const ssSpec = ssLeafM ? this.methodSpec(ssLeafM) : null;
+      const ssMethod = ssSpec?.method ?? method ?? 'NAT';
+      const ssTunnel = ssLeafM ? ssSpec?.tunnel : vsTunnel;
+      // keepalived vs_end_handler: a tunnelled sorry server may be of the other family.
+      if (ss.family !== family && ssMethod !== 'TUN') {
         this.err(CODES.CONFLICT, ssLeaf.path, `sorry_server ${ss.address} is ${famName(ss.family)} but the virtual server is ${famName(family)}`, 0);
         ok = false;
       } else {
         const port = this.serverPort(ssLeaf.path, 'sorry_server', ss.port, ssMethod, vsPort, marks.length > 0);
-        sorryServer = { address: ss.address, port, method: ssMethod, inhibit: flagOn('sorry_server_inhibit') };
+        sorryServer = { address: ss.address, port, method: ssMethod, ...(ssMethod === 'TUN' && ssTunnel ? { tunnel: ssTunnel } : {}), inhibit: flagOn('sorry_server_inhibit') };
       }
     } else if (leafOf(b, 'sorry_server_inhibit') || leafOf(b, 'sorry_server_lvs_method')) {
       this.warn(CODES.W_ADJUSTED, (leafOf(b, 'sorry_server_inhibit') ?? leafOf(b, 'sorry_server_lvs_method'))!.path, 'no `sorry_server` is set; ignored');
+    }
+
+    // FULLNAT: the local addresses (keepalived-dpvs laddr_group_name → local_address_group).
+    const fnat = method === 'FNAT' || Object.values(realServers).some((r) => r.method === 'FNAT') || sorryServer?.method === 'FNAT';
+    const lgLeaf = leafOf<string>(b, 'laddr_group_name');
+    let localAddressGroup: string | null = null;
+    let localAddresses: string[] = [];
+    if (fnat) {
+      if (!lgLeaf) {
+        this.err(CODES.MISSING, methodLeaf?.path ?? b.path,
+          'FNAT needs `laddr_group_name NAME` in this virtual_server, naming a `local_address_group` (the addresses the real servers see as the source and answer to)',
+          methodLeaf ? 0 : undefined);
+        ok = false;
+      } else {
+        const grp = laddrs[lgLeaf.value];
+        if (!grp) {
+          this.err(CODES.REFERENCE, lgLeaf.path, `no local_address_group \`${lgLeaf.value}\` is defined${suggest(lgLeaf.value, Object.keys(laddrs))}`, 0);
+          ok = false;
+        } else {
+          const mine = grp.addresses.filter((a) => a.family === family);
+          if (mine.length === 0) {
+            this.err(CODES.CONFLICT, lgLeaf.path, `local_address_group \`${grp.name}\` has no ${famName(family)} address for this ${famName(family)} virtual_server`, 0);
+            ok = false;
+          }
+          localAddressGroup = grp.name;
+          localAddresses = mine.map((a) => a.address);
+          addrs.locals.push(...mine.map((a) => ({ address: a.address, ifname: a.ifname, path: a.path })));
+        }
+      }
+    } else if (lgLeaf) {
+      this.warn(CODES.W_ADJUSTED, lgLeaf.path, '`laddr_group_name` is only used by FNAT real servers; ignored', 0);
     }
 
     if (!ok || method === null) return null;
@@ -1037,26 +1115,26 @@ class Compiler {
         haSuspend, ops,
         virtualhost: vsVirtualhost,
         realServers,
+        ...(fnat ? { localAddressGroup, localAddresses } : {}),
       },
       addrs,
     };
   }
 
-  method(l: VLeaf<VMethod> | undefined): ForwardMethod | null {
-    if (!l) return 'NAT';
+  /** A method line: the method and (TUN) its encapsulation; null when it cannot be used. */
+  methodSpec(l: VLeaf<VMethod> | undefined): { method: ForwardMethod; tunnel?: TunnelOptions } | null {
+    if (!l) return { method: 'NAT' };
     const m = l.value.method;
-    if (m === 'TUN' || m === 'FNAT') {
-      this.err(CODES.NOT_SUPPORTED, l.path, `\`lvs_method ${m}\` is not supported yet (lvsd forwards by NAT and DR for now)`, 0);
-      return null;
-    }
-    return m;
+    if (m === 'TUN') return { method: 'TUN', tunnel: l.value.tunnel ?? { type: 'ipip', port: 0, csum: 'nocsum' } };
+    return { method: m };
   }
 
   /** Real/sorry server port rules of keepalived check_data.c validate_check_config. */
   serverPort(path: string, what: string, given: number | null, method: ForwardMethod, vsPort: number, fwmark: boolean): number {
     // keepalived treats port 0 as "not given" (inet_sockaddrport() == 0).
     const port = given === 0 ? null : given;
-    if (method === 'NAT') return port ?? (fwmark ? 0 : vsPort);
+    // NAT and FULLNAT rewrite the destination port too (port mapping).
+    if (method === 'NAT' || method === 'FNAT') return port ?? (fwmark ? 0 : vsPort);
     if (fwmark) {
       if (port !== null && port !== 0) {
         this.warn(CODES.W_ADJUSTED, path, `a ${method} ${what} of a fwmark service keeps the packet's port; port ${port} cleared, as keepalived does`, 1);
@@ -1083,23 +1161,27 @@ class Compiler {
   }
 
   realServer(rb: VBlock, vs: {
-    family: Family; vsPort: number; method: ForwardMethod; marks: boolean; group: ReturnType<Compiler['vsGroups']>[string] | undefined;
+    family: Family; vsPort: number; method: ForwardMethod; tunnel: TunnelOptions | undefined; marks: boolean; group: ReturnType<Compiler['vsGroups']>[string] | undefined;
     vsTiming: Partial<Record<keyof CheckTiming, number>>; vsInhibit: boolean; vsAlpha: boolean; vsVirtualhost: string | null;
   }): RealServer | null {
     const h = rb.header as VHostPort;
-    if (h.family !== vs.family) {
-      this.err(CODES.CONFLICT, rb.path, `real_server ${h.address} is ${famName(h.family)} but the virtual server is ${famName(vs.family)} (NAT and DR need one family)`, 0);
-      return null;
-    }
     const mLeaf = leafOf<VMethod>(rb, 'lvs_method');
     let m: ForwardMethod = vs.method;
+    let tunnel = vs.tunnel;
     if (mLeaf) {
-      const r = this.method(mLeaf);
+      const r = this.methodSpec(mLeaf);
       if (r === null) return null;
-      m = r;
+      m = r.method;
+      tunnel = r.tunnel;
+    }
+    // keepalived rs_end_handler: for tunnelled forwarding the families need not match (IPVS
+    // encapsulates in the real server's family: ip_vs_tunnel_xmit / _v6 with cp->af the service's).
+    if (h.family !== vs.family && m !== 'TUN') {
+      this.err(CODES.CONFLICT, rb.path, `real_server ${h.address} is ${famName(h.family)} but the virtual server is ${famName(vs.family)} (NAT and DR need one family; TUN may mix them)`, 0);
+      return null;
     }
     const port = this.serverPort(rb.path, 'real server', h.port, m, vs.vsPort, vs.marks);
-    if (vs.group && m !== 'NAT' && h.port !== null && h.port !== 0) {
+    if (vs.group && m !== 'NAT' && m !== 'FNAT' && h.port !== null && h.port !== 0) {
       for (const e of vs.group.entries) {
         if (e.kind === 'range' && e.port !== 0 && e.port !== h.port) {
           this.warn(CODES.W_ADJUSTED, rb.path, `virtual_server_group \`${vs.group.name}\` entry ${e.first}${e.first === e.last ? '' : '-' + e.last}:${e.port} and ${m} real server port ${h.port} don't match (keepalived warns the same)`, 1);
@@ -1132,7 +1214,7 @@ class Compiler {
     // Checkers in the order written (keys number them per kind, so reordering kinds keeps keys).
     const checkers = built.sort((a, b) => comparePos(a.at, b.at)).map((x) => x.c);
     return {
-      key, address: h.address, family: h.family, port, weight, method: m, inhibitOnFailure,
+      key, address: h.address, family: h.family, port, weight, method: m, ...(m === 'TUN' && tunnel ? { tunnel } : {}), inhibitOnFailure,
       notifyUp: this.scriptOf(rb, 'notify_up'),
       notifyDown: this.scriptOf(rb, 'notify_down'),
       upperThreshold: uthreshold, lowerThreshold: lthreshold, alpha, checkers,
@@ -1237,6 +1319,8 @@ export interface VsAddresses {
   /** fwmark rule prefixes wider than one address. */
   readonly prefixes: Array<{ address: string; prefixLen: number }>;
   readonly marks: number[];
+  /** FULLNAT local addresses of the service (its `laddr_group_name` group's, of its family), with the line's interface. */
+  locals: Array<{ address: string; ifname: string | null; path: string }>;
 }
 
 function comparePos(a: SourcePos | null, b: SourcePos | null): number {
@@ -1363,13 +1447,17 @@ export function compile(root: VBlock, src: SourceMapLike, opts: CompileOptions):
   const globalDefs: GlobalDefs = syncd ? { ...global, lvsSyncDaemon: syncd } : global;
   const vsGroups = c.vsGroups(root);
   const fw = c.fwmarkRules(root);
-  const services = c.virtualServers(root, global, vsGroups, fw);
+  const laddrs = c.laddrGroups(root);
+  const services = c.virtualServers(root, global, vsGroups, fw, laddrs);
+  c.checkLocalAddresses(services, laddrs);
 
   // With errors already found, instances or services may be missing from the tree, so
   // ownership findings could be wrong: report what was found and stop here.
   if (c.d.errorCount > 0) return { model: null, diagnostics: c.d.list, scriptPaths: c.scriptPaths };
+  const localAddrs = new Set(services.flatMap((s) => s.addrs.locals.map((l) => l.address)));
   const own = resolveOwnership({
     global,
+    localAddresses: localAddrs,
     instances: built.map((x) => x.inst),
     services: services.map((s) => ({ vs: s.vs, path: s.b.path, addrs: s.addrs })),
     error: (code, path, msg) => c.err(code, path, msg, 0),
@@ -1381,11 +1469,24 @@ export function compile(root: VBlock, src: SourceMapLike, opts: CompileOptions):
   for (const inst of own.instances) instances[inst.name] = inst;
   const virtualServers: Record<string, VirtualServer> = {};
   for (const vs of own.services) virtualServers[vs.key] = vs;
+  // FULLNAT local addresses the VRRP instances do not hold: core-owned on their line's
+  // interface (else the service's), claimed at start like lvs_interface VIPs: each director
+  // has its own (keepalived-dpvs: "local address is not the same" on the backup).
+  const coreVips: Record<string, CoreVip> = { ...own.coreVips };
+  for (const s of services) {
+    const vs = virtualServers[s.vs.key];
+    if (!vs) continue;
+    for (const l of s.addrs.locals) {
+      if (!coreVips[l.address]) {
+        coreVips[l.address] = { address: l.address, family: l.address.includes(':') ? 'ipv6' : 'ipv4', interface: l.ifname ?? vs.interface, instance: null, reason: 'fnat_local' };
+      }
+    }
+  }
   const virtualServerGroups: Record<string, VirtualServerGroup> = {};
   for (const g of Object.values(vsGroups)) virtualServerGroups[g.name] = { name: g.name, entries: g.entries };
   const model: Model = {
     global: globalDefs, vrrpScripts, vrrpTrackFiles, syncGroups, instances, virtualServerGroups,
-    fwmarkRules: fw.rules, virtualServers, coreVips: own.coreVips,
+    fwmarkRules: fw.rules, virtualServers, coreVips,
   };
   return { model: deepFreeze(model), diagnostics: c.d.list, scriptPaths: c.scriptPaths };
 }

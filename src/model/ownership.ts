@@ -30,6 +30,8 @@ export interface ServiceAddresses {
 
 export interface OwnershipInput {
   readonly global: GlobalDefs;
+  /** FULLNAT local addresses: a VIP that is one is core-owned (`fnat_local`), the replies to it are the core's. */
+  readonly localAddresses?: ReadonlySet<string>;
   readonly instances: readonly VrrpInstance[];
   readonly services: ReadonlyArray<{ readonly vs: Omit<VirtualServer, 'ownerInstance' | 'interface'>; readonly path: string; readonly addrs: ServiceAddresses }>;
   readonly error: (code: string, path: string, msg: string) => void;
@@ -66,6 +68,7 @@ export function resolveOwnership(inp: OwnershipInput): OwnershipResult {
   const ownerOf = (v: Vip): Pick<Vip, 'owner' | 'ownerReason'> => {
     if (v.ownerReason === 'override') return { owner: v.owner, ownerReason: 'override' };
     if (served.has(v.address) || servedPrefixes.some((p) => inPrefix(v.address, p))) return { owner: 'core', ownerReason: 'virtual_server' };
+    if (inp.localAddresses?.has(v.address)) return { owner: 'core', ownerReason: 'fnat_local' };
     if (v.prefixLen < hostLen(v.family) &&
         natServers.some((rs) => rs.family === v.family && rs.address !== v.address && sameSubnet(v.address, rs.address, v.prefixLen))) {
       return { owner: 'core', ownerReason: 'nat_gateway' };

@@ -17,6 +17,19 @@ export type { Family };
 /** Forwarding method (IPVS's `lvs_method` / `lb_kind`). */
 export type ForwardMethod = 'NAT' | 'DR' | 'TUN' | 'FNAT';
 
+/**
+ * TUN's encapsulation (keepalived `lvs_method TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]`,
+ * IPVS dest tun_type / tun_port / tun_flags): IP-in-IP (RFC 2003 / RFC 2473), GUE
+ * (draft-ietf-intarea-gue: UDP to `port`), or GRE (RFC 2784). `csum`: the GUE UDP checksum or
+ * the GRE checksum is sent; `remcsum`: GUE remote checksum offload; `nocsum` (default): none.
+ */
+export interface TunnelOptions {
+  readonly type: 'ipip' | 'gue' | 'gre';
+  /** GUE destination port (0 for ipip and gre). */
+  readonly port: number;
+  readonly csum: 'nocsum' | 'csum' | 'remcsum';
+}
+
 /** Transport protocol of a virtual service. */
 export type L4Proto = 'tcp' | 'udp';
 
@@ -366,6 +379,8 @@ export interface RealServer {
   readonly weight: number;
   /** Per-real-server method (keepalived 2 allows it); default the virtual server's. */
   readonly method: ForwardMethod;
+  /** TUN's encapsulation (absent: IP-in-IP, or not TUN); the real server's or the virtual server's `lvs_method TUN ...`. */
+  readonly tunnel?: TunnelOptions;
   readonly inhibitOnFailure: boolean;
   readonly notifyUp: ScriptCommand | null;
   readonly notifyDown: ScriptCommand | null;
@@ -383,6 +398,8 @@ export interface SorryServer {
   readonly address: string;
   readonly port: number;
   readonly method: ForwardMethod;
+  /** TUN's encapsulation (absent: IP-in-IP, or not TUN). */
+  readonly tunnel?: TunnelOptions;
   /** `sorry_server_inhibit`. */
   readonly inhibit: boolean;
 }
@@ -435,6 +452,13 @@ export interface VirtualServer {
   /** Interface on which the core receives this service's traffic. */
   readonly interface: string;
   readonly realServers: Readonly<Record<string, RealServer>>;
+  /**
+   * FULLNAT (keepalived-dpvs `laddr_group_name`): the `local_address_group` the service's FNAT
+   * real servers get their connections from, and its addresses (expanded, canonical). Absent
+   * or empty when no real server is FNAT.
+   */
+  readonly localAddressGroup?: string | null;
+  readonly localAddresses?: readonly string[];
 }
 
 /** One entry of a `virtual_server_group`: an address range + port, or a firewall mark. */

@@ -11,7 +11,7 @@
  */
 import type { Family } from '../lib/ip.js';
 import type { SourcePos } from '../lib/errors.js';
-import type { ScriptCommand, ScriptUser } from './types.js';
+import type { ScriptCommand, ScriptUser, TunnelOptions } from './types.js';
 
 /** Where one raw-tree node came from: its keyword token and each argument (word) token. */
 export interface NodeSource {
@@ -127,6 +127,15 @@ export type VVsgLine =
   | { readonly kind: 'range'; readonly first: string; readonly last: string; readonly family: Family; readonly count: number; readonly port: number | null }
   | { readonly kind: 'fwmark'; readonly fwmark: number };
 
+/** A `local_address_group` line (keepalived-dpvs / the LVS FULLNAT patches): `ADDRESS|RANGE [IFNAME]`. */
+export interface VLaddrLine {
+  readonly first: string;
+  readonly last: string;
+  readonly family: Family;
+  readonly count: number;
+  readonly ifname: string | null;
+}
+
 /** A `fwmark_rules` line: `ADDRESS[/PREFIX] PROTO PORT|PORT-PORT|0`. */
 export interface VFwmarkLine {
   readonly address: string;
@@ -137,9 +146,11 @@ export interface VFwmarkLine {
   readonly portMax: number;
 }
 
-/** `lvs_method NAT|DR|TUN|FNAT` (TUN options are kept as text). */
+/** `lvs_method NAT|DR|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]|FNAT`. */
 export interface VMethod {
   readonly method: 'NAT' | 'DR' | 'TUN' | 'FNAT';
+  /** TUN's encapsulation (keepalived check_parser.c svr_forwarding_handler); absent for the others. */
+  readonly tunnel?: TunnelOptions;
 }
 
 /** `lvs_timeouts [tcp S] [tcpfin S] [udp S]`: only the values given. */

@@ -151,10 +151,14 @@ function maskText(prefix: number): string {
 
 /** `lvsadm -L -n -c` (ipvsadm print_conn). */
 export function formatConnections(result: LvsResult): string {
-  const out = ['IPVS connection entries', `pro expire ${padR('state', 11)} ${padR('source', 18)} ${padR('virtual', 18)} destination`];
-  for (const c of result.conns ?? []) {
+  const conns = result.conns ?? [];
+  // FULLNAT connections add a `local` column (the local address and port the real server
+  // sees) before the destination, as dpvs's ipvsadm lists them.
+  const local = conns.some((c) => c.local);
+  const out = ['IPVS connection entries', `pro expire ${padR('state', 11)} ${padR('source', 18)} ${padR('virtual', 18)} ${local ? `${padR('local', 18)} ` : ''}destination`];
+  for (const c of conns) {
     const e = `${String(Math.floor(c.expireS / 60)).padStart(2, '0')}:${String(c.expireS % 60).padStart(2, '0')}`;
-    out.push(`${padR(c.proto, 3)} ${padR(e, 6)} ${padR(c.state, 11)} ${padR(c.source, 18)} ${padR(c.virtual, 18)} ${c.destination}`);
+    out.push(`${padR(c.proto, 3)} ${padR(e, 6)} ${padR(c.state, 11)} ${padR(c.source, 18)} ${padR(c.virtual, 18)} ${local ? `${padR(c.local ?? '-', 18)} ` : ''}${c.destination}`);
   }
   return out.join('\n') + '\n';
 }
@@ -173,6 +177,7 @@ export function formatTrace(t: TraceResult): string {
   if (t.persistence) lines.push(`persistence: template ${t.persistence.template}: ${t.persistence.hit ? `hit → ${t.persistence.dest}` : 'miss (scheduled anew)'}`);
   if (t.scheduler) lines.push(`scheduler:   ${t.scheduler}`);
   lines.push(`real server: ${t.dest ?? '(none)'}${t.method ? ` via ${t.method}` : ''}`);
+  if (t.local) lines.push(`local:       ${t.local.address || '(none)'}${t.local.port !== null ? `:${t.local.port}` : ''} (${t.local.why})`);
   lines.push(`why:         ${t.reason}`);
   return lines.join('\n') + '\n';
 }

@@ -1,7 +1,6 @@
 /**
  * The forwarding-method contract (IPVS `cp->packet_xmit`, dpvs src/ipvs/ip_vs_xmit.c): a
- * small module per method, registered by name in ./index.ts. NAT and DR exist; TUN and
- * FULLNAT plug in here later (the config compiler rejects them until then).
+ * small module per method, registered by name in ./index.ts: NAT, DR, TUN and FULLNAT.
  */
 import type { ForwardMethod } from '../../model/types.js';
 import type { CoreDest } from '../dests.js';
@@ -12,7 +11,7 @@ export interface XmitModule {
   readonly name: ForwardMethod;
   /** M_* code stored in connection flags. */
   readonly code: number;
-  /** Replies come back through the director: hash the reply tuple (RIP:rport → CIP:cport). */
+  /** Replies come back through the director: hash the reply tuple (RIP:rport → CIP:cport; FULLNAT RIP:rport → LIP:lport). */
   readonly hashOut: boolean;
   /** IPVS IP_VS_CONN_F_NOOUTPUT: TCP tracked with the INPUT-ONLY table until a reply is seen. */
   readonly noOutput: boolean;

@@ -6,12 +6,12 @@
  *   npx tsx test/golden/forward/gen-fixtures.ts
  */
 import { writeFileSync } from 'node:fs';
-import { arpFrame, frame, hex, ipPacket, naiveChecksum, mac, type FrameSpec } from '../../unit/forward/lib/frames.js';
-import { MAC, CLIENT, CLIENT6 } from '../../unit/forward/lib/topo.js';
+import { arpFrame, encapFrame, frame, hex, ipPacket, naiveChecksum, mac, type FrameSpec } from '../../unit/forward/lib/frames.js';
+import { MAC, CLIENT, CLIENT6, TUN_DIP, TUN_DIP6, TUN_MAC } from '../../unit/forward/lib/topo.js';
 
-type Expect = 'drop' | 'ignore' | { if: number; out: string };
+type Expect = 'drop' | 'ignore' | { if: number; out: string } | { if: number; outs: string[] };
 interface Step { desc: string; if: number; now?: number; vnet?: boolean; in: string; expect: Expect }
-interface Fixture { description: string; setup: 'standard' | 'standard-vnet'; steps: Step[] }
+interface Fixture { description: string; setup: 'standard' | 'standard-vnet' | 'tun' | 'tun-vnet'; steps: Step[] }
 
 const VIP = '198.18.0.10';
 const VIP_DR = '198.18.0.11';
@@ -348,8 +348,76 @@ function gso(): Fixture {
   };
 }
 
+/** The client's packet as the real server gets it inside the tunnel: TTL one less, checksums redone. */
+const innerOf = (s: Omit<FrameSpec, 'dstMac' | 'srcMac'>) => ipPacket({ ...s, ttl: (s.ttl ?? 64) - 1 });
+const fromClientT = (s: Omit<FrameSpec, 'dstMac' | 'srcMac'>, vnet = false) => frame({ dstMac: TUN_MAC.eth0, srcMac: TUN_MAC.router, vnet, ...s });
+const toClientT = (s: Omit<FrameSpec, 'dstMac' | 'srcMac'>, vnet = false) => frame({ dstMac: TUN_MAC.router, srcMac: TUN_MAC.eth0, vnet, ...s });
+
+function tun(): Fixture {
+  const syn: Omit<FrameSpec, 'dstMac' | 'srcMac'> = { src: CLIENT, dst: '198.18.0.12', ttl: 60, l4: tcp(41000, 80, 'S', 1000) };
+  const data: Omit<FrameSpec, 'dstMac' | 'srcMac'> = { src: CLIENT, dst: '198.18.0.12', l4: tcp(41000, 80, 'PA', 1001, 1, Array.from({ length: 100 }, (_, i) => i)) };
+  const big: Omit<FrameSpec, 'dstMac' | 'srcMac'> = { src: CLIENT, dst: '198.18.0.12', l4: tcp(41000, 80, 'A', 1101, 1, Array.from({ length: 1441 }, (_, i) => i & 255)) };
+  const syn6: Omit<FrameSpec, 'dstMac' | 'srcMac'> = { src: CLIENT6, dst: '2001:db8::12', l4: tcp(41001, 80, 'S', 7) };
+  const syn46: Omit<FrameSpec, 'dstMac' | 'srcMac'> = { src: CLIENT, dst: '198.18.0.17', l4: tcp(41002, 80, 'S', 9) };
+  const ttl1: Omit<FrameSpec, 'dstMac' | 'srcMac'> = { src: CLIENT, dst: '198.18.0.12', ttl: 1, l4: tcp(41003, 80, 'S', 11) };
+  const gre: Omit<FrameSpec, 'dstMac' | 'srcMac'> = { src: CLIENT, dst: '198.18.0.13', l4: tcp(41004, 80, 'S', 13) };
+  const enc = (rs: string, m: string, s: Omit<FrameSpec, 'dstMac' | 'srcMac'>, id: number, extra: Partial<Parameters<typeof encapFrame>[0]> = {}) =>
+    hex(encapFrame({ dstMac: m, srcMac: TUN_MAC.eth1, outerSrc: rs.includes(':') ? TUN_DIP6 : TUN_DIP, outerDst: rs, ttl: (s.ttl ?? 64) - 1,
+      df: !s.src.includes(':'), id, inner: innerOf(s), ...extra }));
+  return {
+    description: 'TUN (ip_vs_tunnel_xmit): IP-in-IP, ip6ip6, IPv4 in IPv6, GRE; TTL, DF, ECN, ids; fragmentation needed and time exceeded to the client',
+    setup: 'tun',
+    steps: [
+      { desc: 'ipip: SYN to 198.18.0.12:80 (rr: the last configured real server first) in an outer IPv4 header from the director\'s eth1 address, TTL 60 → 59 both, DF copied, id 0x100',
+        if: 0, in: hex(fromClientT(syn)), expect: { if: 1, out: enc('198.18.1.42', TUN_MAC.r42, syn, 0x100) } },
+      { desc: 'ipip: the connection\'s data segment follows it (id 0x101)',
+        if: 0, in: hex(fromClientT(data)), expect: { if: 1, out: enc('198.18.1.42', TUN_MAC.r42, data, 0x101) } },
+      { desc: 'ipip: 1481 bytes with DF do not fit 1500 - 20: ICMP fragmentation needed, next-hop MTU 1480, from the VIP to the client, quoting 548 bytes',
+        if: 0, in: hex(fromClientT(big)), expect: { if: 0, out: hex(toClientT({ src: '198.18.0.12', dst: CLIENT, id: 0,
+          l4: { proto: 'icmp', type: 3, code: 4, rest: [0, 0, 1480 >> 8, 1480 & 255], payload: innerOf(big).slice(0, 548) } })) } },
+      { desc: 'ip6ip6: SYN to [2001:db8::12]:80 in an outer IPv6 header (next header 41) from eth1\'s global address, hop limit 64 → 63',
+        if: 0, in: hex(fromClientT(syn6)), expect: { if: 1, out: enc('2001:db8:1::41', TUN_MAC.r6, syn6, 0) } },
+      { desc: 'IPv4 service, IPv6 real server: IPv4 in IPv6 (next header 4)',
+        if: 0, in: hex(fromClientT(syn46)), expect: { if: 1, out: enc('2001:db8:1::42', TUN_MAC.r6b, syn46, 0) } },
+      { desc: 'TTL 1: ICMP time exceeded to the client (decrement_ttl), nothing tunnelled',
+        if: 0, in: hex(fromClientT(ttl1)), expect: { if: 0, out: hex(toClientT({ src: '198.18.0.12', dst: CLIENT, id: 0,
+          l4: { proto: 'icmp', type: 11, code: 0, rest: [0, 0, 0, 0], payload: ipPacket(ttl1) } })) } },
+      { desc: 'GRE with checksum (RFC 2784: C bit, checksum over GRE header and payload), protocol 47, id 0x102',
+        if: 0, in: hex(fromClientT(gre)), expect: { if: 1, out: enc('198.18.1.43', TUN_MAC.r43, gre, 0x102, { tunnel: { type: 'gre', csum: true } }) } },
+    ],
+  };
+}
+
+function tunGso(): Fixture {
+  const pay = Array.from({ length: 4000 }, (_, i) => (i * 13) & 255);
+  const syn: Omit<FrameSpec, 'dstMac' | 'srcMac'> = { src: CLIENT, dst: '198.18.0.12', l4: { ...tcp(42000, 80, 'S', 500), partial: true } };
+  const gso: Omit<FrameSpec, 'dstMac' | 'srcMac'> = { src: CLIENT, dst: '198.18.0.12', id: 0x0200, l4: { ...tcp(42000, 80, 'PA', 501, 1, pay), partial: true } };
+  const tooBig: Omit<FrameSpec, 'dstMac' | 'srcMac'> = { ...gso, l4: { ...gso.l4 } };
+  const vnet = (csumStart: number) => ({ needs: true, csumStart, csumOffset: 16 });
+  const segs = [0, 1, 2].map((i) => {
+    const seg = ipPacket({ src: CLIENT, dst: '198.18.0.12', ttl: 63, id: 0x200 + i,
+      l4: { proto: 'tcp', sport: 42000, dport: 80, seq: 501 + i * 1400, ack: 1, flags: i === 2 ? 'PA' : 'A', payload: pay.slice(i * 1400, (i + 1) * 1400), partial: true } });
+    return hex(encapFrame({ dstMac: TUN_MAC.r42, srcMac: TUN_MAC.eth1, outerSrc: TUN_DIP, outerDst: '198.18.1.42', ttl: 63, df: true, id: 0x101 + i, inner: seg, vnet: vnet(54) }));
+  });
+  return {
+    description: 'TUN with PACKET_VNET_HDR: partial checksums stay partial (csum_start moved), GSO super-frames cut in software (tcp_gso_segment) and each segment tunnelled',
+    setup: 'tun-vnet',
+    steps: [
+      { desc: 'vnet: SYN with a partial checksum: NEEDS_CSUM kept, csum_start 34 → 54',
+        if: 0, vnet: true, in: hex(fromClientT(syn, true)),
+        expect: { if: 1, out: hex(encapFrame({ dstMac: TUN_MAC.r42, srcMac: TUN_MAC.eth1, outerSrc: TUN_DIP, outerDst: '198.18.1.42', ttl: 63, df: true, id: 0x100, inner: innerOf(syn), vnet: vnet(54) })) } },
+      { desc: 'vnet: a 4000-byte TCP GSO super-frame (gso_size 1400, PSH): three tunnelled segments, seq +1400, ids +1, PSH on the last only, partial inner checksums',
+        if: 0, vnet: true, in: hex(frame({ dstMac: TUN_MAC.eth0, srcMac: TUN_MAC.router, vnet: true, gsoSize: 1400, ...gso })), expect: { if: 1, outs: segs } },
+      { desc: 'vnet: gso_size 1460 segments (1500 bytes) do not fit the tunnel: fragmentation needed, MTU 1480, as a router answers a GSO packet',
+        if: 0, vnet: true, in: hex(frame({ dstMac: TUN_MAC.eth0, srcMac: TUN_MAC.router, vnet: true, gsoSize: 1460, ...tooBig })),
+        expect: { if: 0, out: hex([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...toClientT({ src: '198.18.0.12', dst: CLIENT, id: 0,
+          l4: { proto: 'icmp', type: 3, code: 4, rest: [0, 0, 1480 >> 8, 1480 & 255], payload: innerOf(tooBig).slice(0, 548) } })]) } },
+    ],
+  };
+}
+
 const dir = new URL('.', import.meta.url);
-for (const [name, f] of Object.entries({ nat: nat(), dr: dr(), udp: udp(), icmp: icmp(), responder: responder(), ipv6: ipv6(), bad: bad(), gso: gso() })) {
+for (const [name, f] of Object.entries({ nat: nat(), dr: dr(), udp: udp(), icmp: icmp(), responder: responder(), ipv6: ipv6(), bad: bad(), gso: gso(), tun: tun(), 'tun-gso': tunGso() })) {
   writeFileSync(new URL(`${name}.json`, dir), JSON.stringify(f, null, 2) + '\n');
 }
 console.log('fixtures written');

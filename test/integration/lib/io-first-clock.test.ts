@@ -34,9 +34,13 @@ test('after a stall, the system clock runs a due timer before pending I/O; the I
 test('cancelling an I/O-first timer between expiry and its run stops it', async () => {
   let ran = false;
   const h = ioFirstClock.setTimer(1, () => { ran = true; });
+  // Same duration, armed after it: Node keeps one list per duration in arming order, so once
+  // both are due this runs in the same timers phase right after the clock's timer scheduled
+  // its immediate, and before the check phase would run it. (A 0 ms timer armed after the
+  // stall could fall due a millisecond too late and let the immediate run first.)
+  setTimeout(() => h.cancel(), 1);
   const end = performance.now() + 10;
-  while (performance.now() < end) { /* let it fall due */ }
-  setTimeout(() => h.cancel(), 0); // runs in the timers phase, after the timer scheduled its immediate
+  while (performance.now() < end) { /* let both fall due */ }
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(ran, false);
 });

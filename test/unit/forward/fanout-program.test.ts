@@ -47,6 +47,7 @@ function runCbpf(prog: Uint32Array, pkt: Uint8Array, protocol: number): number {
         if (op === 0x00) A = (A + src) >>> 0;
         else if (op === 0x20) A = Math.imul(A, src) >>> 0;
         else if (op === 0x50) A = (A & src) >>> 0;
+        else if (op === 0x60) A = (A << src) >>> 0;
         else if (op === 0x70) A = A >>> src;
         else if (op === 0xa0) A = (A ^ src) >>> 0;
         else throw new Error(`alu op ${op}`);
@@ -200,4 +201,68 @@ test('many NAT real servers: long jumps stay in range; too many is an error', ()
   assert.equal(runCbpf(prog, v4('198.18.4.87', '198.19.0.1', 6), 0x0800), fanoutHash([0xc6130001], [0xffffffff]));
   const tooMany = { ...spec, natReals6: Array.from({ length: 500 }, (_, i) => [0x20010db8, 0, 0, i] as const) };
   assert.throws(() => fanoutProgram(tooMany), RangeError);
+});
+
+test('FULLNAT: a reply to a local address and an ICMP error quoting one return the local port itself (lport % workers is the owner); requests still hash the client', () => {
+  const m = makeModel({
+    services: [
+      { match: { kind: 'addr', address: '198.18.0.30', port: 80 }, method: 'FNAT', reals: [{ address: '198.18.1.11', port: 8080 }] },
+      { match: { kind: 'addr', address: '2001:db8::30', port: 80 }, method: 'FNAT', reals: [{ address: '2001:db8:1::11', port: 8080 }] },
+      { match: { kind: 'addr', address: '198.18.0.10', port: 80 }, method: 'NAT', reals: [{ address: '198.18.1.11', port: 80 }] },
+    ],
+  });
+  const vs = { ...m.virtualServers };
+  vs['tcp:198.18.0.30:80'] = { ...vs['tcp:198.18.0.30:80']!, localAddresses: ['198.18.1.200', '198.18.1.201'] };
+  vs['tcp:[2001:db8::30]:80'] = { ...vs['tcp:[2001:db8::30]:80']!, localAddresses: ['2001:db8:1::200'] };
+  const spec = fanoutSpec({ ...m, virtualServers: vs });
+  assert.deepEqual(spec.locals4, [0xc61201c8, 0xc61201c9]);
+  assert.equal(spec.locals6!.length, 1);
+  const prog = fanoutProgram(spec);
+  // RIP:8080 → LIP:40007 (the real server is also a NAT real server of another service: the local address wins).
+  const reply = v4('198.18.1.11', '198.18.1.201', 6, [0x1f, 0x90, 40007 >> 8, 40007 & 255]);
+  assert.equal(runCbpf(prog, reply, 0x0800), 40007);
+  const withOpts = new Uint8Array(24 + 8);
+  withOpts[0] = 0x46; withOpts[9] = 6;
+  withOpts.set(ip4('198.18.1.11'), 12); withOpts.set(ip4('198.18.1.200'), 16);
+  withOpts.set([0x1f, 0x90, 0x9c, 0x47], 24);
+  assert.equal(runCbpf(prog, withOpts, 0x0800), 0x9c47, 'IPv4 options before the ports');
+  // The real server's port unreachable about LIP:40007 → RIP:8080, to the local address.
+  const err = icmp4Error(3, v4('198.18.1.200', '198.18.1.11', 6, [40007 >> 8, 40007 & 255, 0x1f, 0x90]), true);
+  assert.equal(runCbpf(prog, err, 0x0800), 40007);
+  // IPv6: to the local address, and an ICMPv6 error quoting it.
+  assert.equal(runCbpf(prog, v6('2001:db8:1::11', '2001:db8:1::200', 6, [0x1f, 0x90, 0x4e, 0x27]), 0x86dd), 0x4e27);
+  const q = v6('2001:db8:1::200', '2001:db8:1::11', 6, [0x4e, 0x27, 0x1f, 0x90]);
+  const e6 = v6('2001:db8:1::11', '2001:db8:1::200', 58, [1, 4, 0, 0, 0, 0, 0, 0, ...q.subarray(0, 48)]);
+  assert.equal(runCbpf(prog, e6, 0x86dd), 0x4e27);
+  // A client's request to the FNAT VIP still hashes the client.
+  assert.equal(runCbpf(prog, v4('198.19.3.4', '198.18.0.30', 6), 0x0800), fanoutHash([0xc6130304], [0xffffffff]));
+});
+
+test('TUN: an ICMP error quoting an IP-in-IP or GRE outer packet follows the client inside it', () => {
+  const spec = fanoutSpec(model);
+  const prog = fanoutProgram(spec);
+  const client = '198.19.44.5';
+  const want = runCbpf(prog, v4(client, '198.18.0.20', 6), 0x0800);
+  const inner = v4(client, '198.18.0.20', 6, [0x9c, 0x40, 0, 80, 0, 0, 0, 1]);
+  const quote = (proto: number, encap: number[]): Uint8Array => {
+    const q = new Uint8Array(20 + encap.length + 28);
+    q[0] = 0x45; q[9] = proto;
+    q.set(ip4('198.18.1.2'), 12); q.set(ip4('198.18.1.21'), 16);
+    q.set(encap, 20);
+    q.set(inner.subarray(0, 28), 20 + encap.length);
+    return q;
+  };
+  const err = (quoted: Uint8Array, withOptions = false) => {
+    const outerLen = withOptions ? 24 : 20;
+    const p = new Uint8Array(outerLen + 8 + quoted.length);
+    p[0] = withOptions ? 0x46 : 0x45; p[9] = 1;
+    p.set(ip4('198.18.1.254'), 12); p.set(ip4('198.18.1.2'), 16);
+    p[outerLen] = 3; p[outerLen + 1] = 4;
+    p.set(quoted, outerLen + 8);
+    return p;
+  };
+  assert.equal(runCbpf(prog, err(quote(4, [])), 0x0800), want, 'IP-in-IP');
+  assert.equal(runCbpf(prog, err(quote(4, []), true), 0x0800), want, 'IP-in-IP, outer options');
+  assert.equal(runCbpf(prog, err(quote(47, [0, 0, 8, 0])), 0x0800), want, 'GRE');
+  assert.equal(runCbpf(prog, err(quote(47, [0x80, 0, 8, 0, 0x12, 0x34, 0, 0])), 0x0800), want, 'GRE with checksum');
 });

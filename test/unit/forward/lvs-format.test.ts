@@ -68,6 +68,24 @@ test('lvsadm -L -n -c and --timeout', () => {
   assert.equal(formatTimeout(result), 'Timeout (tcp tcpfin udp): 900 120 300\n');
 });
 
+test('lvsadm -L -n -c with FULLNAT connections: a local column before the destination', () => {
+  const rows = [
+    { proto: 'TCP', expireS: 59, state: 'SYN_RECV', source: '198.18.0.100:40001', virtual: '198.18.0.20:80', destination: '198.18.1.51:8080', template: false, method: 'FullNat', local: '198.18.1.200:20007' },
+    { proto: 'TCP', expireS: 899, state: 'ESTABLISHED', source: '198.18.0.100:40000', virtual: '198.18.0.10:80', destination: '198.18.1.12:8080', template: false, method: 'Masq' },
+  ];
+  assert.equal(formatConnections({ ...result, conns: rows }), [
+    'IPVS connection entries',
+    'pro expire state       source             virtual            local              destination',
+    'TCP 00:59  SYN_RECV    198.18.0.100:40001 198.18.0.20:80     198.18.1.200:20007 198.18.1.51:8080',
+    'TCP 14:59  ESTABLISHED 198.18.0.100:40000 198.18.0.10:80     -                  198.18.1.12:8080',
+    '',
+  ].join('\n'));
+  const t = formatTrace({ flow: 'tcp 198.18.0.100:1 -> 198.18.0.20:80', service: 'tcp:198.18.0.20:80', virtualServer: 'tcp:198.18.0.20:80', matchedBy: 'address', fwmark: 0, serviceActive: true,
+    existingConnection: null, persistence: null, scheduler: 'rr', dest: '198.18.1.51:8080', method: 'FNAT', reason: 'scheduler rr picked it',
+    local: { address: '198.18.1.200', port: null, why: 'round-robin over the service\'s 2 local addresses' } });
+  assert.match(t, /local: +198\.18\.1\.200 \(round-robin over the service's 2 local addresses\)/);
+});
+
 test('trace text names the service, the template and the pick', () => {
   const s = formatTrace({ flow: 'tcp 198.18.0.100:1 -> 198.18.2.11:443', service: 'fwmark:5', virtualServer: 'fwmark:5', matchedBy: 'fwmark', fwmark: 5, serviceActive: true,
     existingConnection: null, persistence: { template: 'fwmark 198.18.0.0/24 -> mark 5:0', hit: true, dest: '198.18.2.21:0' }, scheduler: 'wlc',

@@ -3,7 +3,7 @@
  * complete Model with defaults, virtual servers and core VIPs given tersely.
  */
 import type {
-  CoreVip, FwmarkRule, Model, RealServer, ServiceMatch, VirtualServer, VirtualServerGroup, ForwardMethod, SchedulerName,
+  CoreVip, FwmarkRule, Model, RealServer, ServiceMatch, VirtualServer, VirtualServerGroup, ForwardMethod, SchedulerName, TunnelOptions,
 } from '../../../../src/model/types.js';
 import { ipFamily } from '../../../../src/lib/ip.js';
 
@@ -16,6 +16,8 @@ export interface RsSpec {
   upper?: number;
   lower?: number;
   alpha?: boolean;
+  /** TUN encapsulation (default IP-in-IP). */
+  tunnel?: TunnelOptions;
 }
 
 export interface VsSpec {
@@ -27,7 +29,7 @@ export interface VsSpec {
   persistenceTimeoutS?: number;
   persistenceGranularity?: number;
   ops?: boolean;
-  sorry?: { address: string; port: number; method?: ForwardMethod; inhibit?: boolean };
+  sorry?: { address: string; port: number; method?: ForwardMethod; inhibit?: boolean; tunnel?: TunnelOptions };
   schedulerFlags?: Partial<{ shFallback: boolean; shPort: boolean; mhFallback: boolean; mhPort: boolean }>;
   ownerInstance?: string | null;
   interface?: string;
@@ -50,7 +52,7 @@ export function vsKey(v: VsSpec): string {
 export function realServer(r: RsSpec, method: ForwardMethod): RealServer {
   return {
     key: rsKey(r.address, r.port), address: r.address, family: ipFamily(r.address) ?? 'ipv4', port: r.port, weight: r.weight ?? 1,
-    method: r.method ?? method, inhibitOnFailure: r.inhibitOnFailure ?? false, notifyUp: null, notifyDown: null,
+    method: r.method ?? method, ...(r.tunnel ? { tunnel: r.tunnel } : {}), inhibitOnFailure: r.inhibitOnFailure ?? false, notifyUp: null, notifyDown: null,
     upperThreshold: r.upper ?? 0, lowerThreshold: r.lower ?? 0, alpha: r.alpha ?? false, checkers: [],
   };
 }
@@ -63,7 +65,7 @@ export function virtualServer(v: VsSpec): VirtualServer {
     schedulerFlags: { shFallback: false, shPort: false, mhFallback: false, mhPort: false, ...v.schedulerFlags }, method,
     persistenceTimeoutS: v.persistenceTimeoutS ?? 0, persistenceGranularity: v.persistenceGranularity ?? (family === 'ipv4' ? 32 : 128),
     quorum: 1, hysteresis: 0, quorumUp: null, quorumDown: null,
-    sorryServer: v.sorry ? { address: v.sorry.address, port: v.sorry.port, method: v.sorry.method ?? method, inhibit: v.sorry.inhibit ?? false } : null,
+    sorryServer: v.sorry ? { address: v.sorry.address, port: v.sorry.port, method: v.sorry.method ?? method, ...(v.sorry.tunnel ? { tunnel: v.sorry.tunnel } : {}), inhibit: v.sorry.inhibit ?? false } : null,
     omega: false, haSuspend: false, ops: v.ops ?? false, virtualhost: null, ownerInstance: v.ownerInstance ?? null,
     interface: v.interface ?? 'eth0',
     realServers: Object.fromEntries(v.reals.map((r) => [rsKey(r.address, r.port), realServer(r, method)])),

@@ -7,7 +7,7 @@
  *                                                                     eth1 02:00:00:00:01:01 (198.18.1.0/24, 2001:db8:1::/64; gateway VIP 198.18.1.1)
  *   reals 198.18.1.11/.12 :8080 (NAT), 198.18.1.21:80 (DR), 2001:db8:1::11 :8080 (NAT v6), 198.18.1.31:53 (UDP)
  */
-import { Pipeline, A_TX } from '../../../../src/forward/pipeline.js';
+import { Pipeline, A_TX, A_TX_MULTI, TUN_HEADROOM } from '../../../../src/forward/pipeline.js';
 import { makeModel, type ModelSpec } from './model.js';
 import { ipvsServicesOf } from '../../../../src/forward/services.js';
 import { sorryKeyOf } from '../../../../src/forward/dests.js';
@@ -46,8 +46,8 @@ export function standardSpec(): ModelSpec {
 }
 
 /** A pipeline on the standard topology (or a given model), everything claimed and resolved. */
-export function standardPipeline(spec: ModelSpec = standardSpec(), opts: { vnet?: boolean; capacity?: number } = {}): { pl: Pipeline; model: Model } {
-  const pl = new Pipeline({ capacity: opts.capacity ?? 1024, seed: 1 });
+export function standardPipeline(spec: ModelSpec = standardSpec(), opts: { vnet?: boolean; capacity?: number; headroom?: number } = {}): { pl: Pipeline; model: Model } {
+  const pl = new Pipeline({ capacity: opts.capacity ?? 1024, seed: 1, headroom: opts.headroom });
   pl.setInterfaces([
     { name: 'eth0', mac: MAC.eth0, vnet: opts.vnet ?? false, nets: [{ address: '198.18.0.1', prefixLen: 24 }, { address: '2001:db8::1', prefixLen: 64 }] },
     { name: 'eth1', mac: MAC.eth1, vnet: opts.vnet ?? false, nets: [{ address: '198.18.1.1', prefixLen: 24 }, { address: '2001:db8:1::1', prefixLen: 64 }] },
@@ -73,21 +73,89 @@ export function standardPipeline(spec: ModelSpec = standardSpec(), opts: { vnet?
   return { pl, model };
 }
 
-/** A processing buffer: frames at 0, scratch from 70 000. */
+/** Bytes of the segment area of a Runner (as the worker's). */
+export const RUNNER_SEG = 512 * 1024;
+
+/**
+ * A processing buffer: frames at `pl.headroom` (room for TUN's outer headers before them, as
+ * the worker leaves), scratch from 70 000, then the segment area.
+ */
 export class Runner {
-  readonly buf = new Uint8Array(70000 + 16 * 2048);
+  readonly buf = new Uint8Array(70000 + 16 * 2048 + RUNNER_SEG);
   readonly pl: Pipeline;
+  /** Where frames are placed. */
+  readonly at: number;
   constructor(pl: Pipeline) {
     this.pl = pl;
-    pl.setScratch(70000, this.buf.length);
+    this.at = pl.headroom;
+    pl.setScratch(70000, 70000 + 16 * 2048);
+    pl.setSegArea(70000 + 16 * 2048, this.buf.length);
   }
 
-  /** Processes one frame; returns the action and a copy of the output frame (if any). */
-  run(frame: ArrayLike<number>, ifSlot: number, now = 1, vnet = false): { action: number; outIf: number; out: Uint8Array | null } {
+  /** Processes one frame; returns the action and copies of the output frames (`out` is the first). */
+  run(frame: ArrayLike<number>, ifSlot: number, now = 1, vnet = false): { action: number; outIf: number; out: Uint8Array | null; outs: Uint8Array[] } {
     this.pl.resetScratch();
-    this.buf.set(frame as ArrayLike<number>, 0);
-    const action = this.pl.process(this.buf, 0, frame.length, vnet, ifSlot, now);
-    const out = action === A_TX ? this.buf.slice(this.pl.outOff, this.pl.outOff + this.pl.outLen) : null;
-    return { action, outIf: this.pl.outIf, out };
+    this.buf.set(frame as ArrayLike<number>, this.at);
+    const action = this.pl.process(this.buf, this.at, frame.length, vnet, ifSlot, now);
+    const outs: Uint8Array[] = [];
+    if (action === A_TX) outs.push(this.buf.slice(this.pl.outOff, this.pl.outOff + this.pl.outLen));
+    if (action === A_TX_MULTI) {
+      for (let i = 0; i < this.pl.outCount; i++) outs.push(this.buf.slice(this.pl.outOffs[i]!, this.pl.outOffs[i]! + this.pl.outLens[i]!));
+    }
+    return { action, outIf: this.pl.outIf, out: outs[0] ?? null, outs };
   }
 }
+
+/** MACs of the TUN topology (tun.test.ts, test/golden/forward/tun.json). */
+export const TUN_MAC = {
+  eth0: '02:00:00:00:00:01', eth1: '02:00:00:00:01:01', router: '02:00:00:00:00:fe',
+  r41: '02:00:00:00:41:41', r42: '02:00:00:00:41:42', r43: '02:00:00:00:41:43', r44: '02:00:00:00:41:44',
+  r45: '02:00:00:00:41:45', r46: '02:00:00:00:41:46', r6: '02:00:00:00:61:41', r6b: '02:00:00:00:61:42', gw: '02:00:00:00:fe:54',
+};
+/** The director's kernel address on eth1 (the tunnels' outer source). */
+export const TUN_DIP = '198.18.1.2';
+export const TUN_DIP6 = '2001:db8:1::2';
+export const TUN_GUE_PORT = 6080;
+
+/** TUN services: ipip, GRE, GUE, ip6ip6, IPv4 in IPv6, routed (see tun.test.ts). */
+export function tunSpec(): ModelSpec {
+  const tun = (address: string, port: number, reals: ModelSpec['services'][number]['reals']) =>
+    ({ match: { kind: 'addr' as const, address, port }, method: 'TUN' as const, interface: 'eth0', reals });
+  return {
+    services: [
+      tun('198.18.0.12', 80, [{ address: '198.18.1.41', port: 80 }, { address: '198.18.1.42', port: 80 }]),
+      tun('198.18.0.13', 80, [{ address: '198.18.1.43', port: 80, tunnel: { type: 'gre', port: 0, csum: 'csum' } }]),
+      tun('198.18.0.14', 80, [{ address: '198.18.1.44', port: 80, tunnel: { type: 'gue', port: TUN_GUE_PORT, csum: 'csum' } }]),
+      tun('198.18.0.15', 80, [{ address: '198.18.1.45', port: 80, tunnel: { type: 'gue', port: TUN_GUE_PORT, csum: 'remcsum' } }]),
+      tun('198.18.0.16', 80, [{ address: '198.18.1.46', port: 80, tunnel: { type: 'gre', port: 0, csum: 'nocsum' } }]),
+      tun('2001:db8::12', 80, [{ address: '2001:db8:1::41', port: 80 }]),
+      tun('198.18.0.17', 80, [{ address: '2001:db8:1::42', port: 80 }]),
+      tun('198.18.0.18', 80, [{ address: '198.18.9.41', port: 80 }]),
+      { ...tun('198.18.0.19', 53, [{ address: '198.18.1.41', port: 53 }]), protocol: 'udp' as const },
+    ],
+    coreVips: ['198.18.0.12', '198.18.0.13', '198.18.0.14', '198.18.0.15', '198.18.0.16', '2001:db8::12', '198.18.0.17', '198.18.0.18', '198.18.0.19']
+      .map((address) => ({ address, interface: 'eth0' })),
+  };
+}
+
+/** A pipeline on the TUN topology, everything claimed and resolved, outer IPv4 ids from 0x100. */
+export function tunPipeline(o: { headroom?: number; vnet?: boolean; mtu?: number } = {}): Pipeline {
+  const pl = new Pipeline({ capacity: 1024, seed: 1, headroom: o.headroom ?? TUN_HEADROOM });
+  pl.setInterfaces([
+    { name: 'eth0', mac: TUN_MAC.eth0, vnet: o.vnet ?? false, nets: [{ address: '198.18.0.1', prefixLen: 24 }, { address: '2001:db8::1', prefixLen: 64 }] },
+    { name: 'eth1', mac: TUN_MAC.eth1, vnet: o.vnet ?? false, mtu: o.mtu ?? 1500,
+      nets: [{ address: 'fe80::2', prefixLen: 64 }, { address: TUN_DIP, prefixLen: 24 }, { address: TUN_DIP6, prefixLen: 64 }] },
+  ]);
+  pl.setRoute('198.18.9.41', { ifname: 'eth1', gateway: '198.18.1.254' });
+  const model = makeModel(tunSpec());
+  pl.applyModel(model);
+  if (pl.problems.length) throw new Error(pl.problems.join('; '));
+  pl.setClaim(null, Object.values(model.coreVips), true);
+  for (const [a, m] of [['198.18.1.41', TUN_MAC.r41], ['198.18.1.42', TUN_MAC.r42], ['198.18.1.43', TUN_MAC.r43], ['198.18.1.44', TUN_MAC.r44],
+    ['198.18.1.45', TUN_MAC.r45], ['198.18.1.46', TUN_MAC.r46], ['2001:db8:1::41', TUN_MAC.r6], ['2001:db8:1::42', TUN_MAC.r6b], ['198.18.1.254', TUN_MAC.gw]] as const) {
+    pl.setNeighbour(a, m);
+  }
+  pl.tunId = 0x100;
+  return pl;
+}
+

@@ -7,7 +7,7 @@
  * way a worker thread does (an 'error', then 'exit' 1).
  */
 import { EventEmitter } from 'node:events';
-import { A_TX, Pipeline } from '../../../../src/forward/pipeline.js';
+import { A_TX, A_TX_MULTI, Pipeline, TUN_HEADROOM } from '../../../../src/forward/pipeline.js';
 import type { FromWorker, ToWorker, WorkerHandle, WorkerInit } from '../../../../src/forward/messages.js';
 import { statsRegion } from '../../../../src/forward/stats.js';
 
@@ -16,7 +16,7 @@ export class WorkerDouble extends EventEmitter implements WorkerHandle {
   readonly init: WorkerInit;
   readonly pl: Pipeline;
   readonly received: ToWorker[] = [];
-  readonly buf = new Uint8Array(70000 + 16 * 2048);
+  readonly buf = new Uint8Array(70000 + 16 * 2048 + 512 * 1024);
   /** Frames the pipeline sent: interface and bytes. */
   readonly sent: { ifSlot: number; bytes: Uint8Array }[] = [];
   dead = false;
@@ -25,9 +25,11 @@ export class WorkerDouble extends EventEmitter implements WorkerHandle {
   constructor(init: WorkerInit, failStart = false) {
     super();
     this.init = init;
-    this.pl = new Pipeline({ capacity: Math.min(init.capacity, 4096), tickMs: init.tickMs, seed: init.seed, stats: statsRegion(init.stats, init.layout, init.index) });
+    // The worker's layout: headroom before each frame, a scratch area, a segment area.
+    this.pl = new Pipeline({ capacity: Math.min(init.capacity, 4096), tickMs: init.tickMs, seed: init.seed, stats: statsRegion(init.stats, init.layout, init.index), headroom: TUN_HEADROOM, workerIndex: init.index, workers: init.workers });
     this.pl.setInterfaces(init.ifaces);
-    this.pl.setScratch(70000, this.buf.length);
+    this.pl.setScratch(70000, 70000 + 16 * 2048);
+    this.pl.setSegArea(70000 + 16 * 2048, this.buf.length);
     queueMicrotask(() => {
       if (failStart) {
         // As worker.ts when opening its sockets fails: an 'error' message, then it ends.
@@ -54,9 +56,12 @@ export class WorkerDouble extends EventEmitter implements WorkerHandle {
   frame(bytes: ArrayLike<number>, ifSlot: number, now = this.now): number {
     this.now = now;
     this.pl.resetScratch();
-    this.buf.set(bytes as ArrayLike<number>, 0);
-    const act = this.pl.process(this.buf, 0, bytes.length, false, ifSlot, now);
+    this.buf.set(bytes as ArrayLike<number>, TUN_HEADROOM);
+    const act = this.pl.process(this.buf, TUN_HEADROOM, bytes.length, false, ifSlot, now);
     if (act === A_TX) this.sent.push({ ifSlot: this.pl.outIf, bytes: this.buf.slice(this.pl.outOff, this.pl.outOff + this.pl.outLen) });
+    if (act === A_TX_MULTI) {
+      for (let i = 0; i < this.pl.outCount; i++) this.sent.push({ ifSlot: this.pl.outIf, bytes: this.buf.slice(this.pl.outOffs[i]!, this.pl.outOffs[i]! + this.pl.outLens[i]!) });
+    }
     return act;
   }
 
