@@ -43,6 +43,7 @@ export function registerSyncMetrics(registry: Registry, getStatus: () => SyncSta
   });
   counter('lvsd_sync_worker_entries_total', 'What the forwarding workers did with sync entries, by outcome', ['outcome'], (c, s) => {
     for (const [k, v] of Object.entries(s.workers)) if (k !== 'ring_full') c.inc({ outcome: k }, v);
+    c.inc({ outcome: 'undelivered' }, s.counters.entriesUndelivered);
   });
   names.push('lvsd_sync_role');
   new Gauge({

@@ -19,7 +19,8 @@
  * What a worker counts (stable names: `lvsadm sync`, metrics, docs/sync.md).
  * Master side: `entries_recorded` (connections and templates handed to the main thread),
  * `templates_recorded`, `unsupported_method` (FULLNAT connections: their local address is not
- * in the protocol). Backup side, per entry applied (ip_vs_proc_conn): `conns_inserted`,
+ * in the protocol), `unsupported_family` (TUN connections to a real server of the other family:
+ * an entry has one address family). Backup side, per entry applied (ip_vs_proc_conn): `conns_inserted`,
  * `templates_inserted`, `updated`, `replaced` (the connection's real server changed: the old
  * one expired, a new one made), `stale` (an expiry report for a connection already
  * replaced: ignored), `no_service` / `no_dest` (no such service or real server here: not
@@ -29,7 +30,7 @@
 export const WORKER_SYNC_COUNTERS = [
   'entries_recorded', 'templates_recorded', 'unsupported_method',
   'conns_inserted', 'templates_inserted', 'updated', 'replaced', 'stale', 'no_service', 'no_dest', 'dest_method', 'table_full',
-  'linked', 'client_mac_learnt',
+  'linked', 'client_mac_learnt', 'unsupported_family',
 ] as const;
 export type WorkerSyncCounter = (typeof WORKER_SYNC_COUNTERS)[number];
 /** Index of a counter in SyncRing.counters. */

@@ -33,7 +33,7 @@
  */
 import {
   STRIDE, C0, V0, D0, PORTS_CV, PORTS_D, FLAGS, SVC, DEST, DEADLINE, CONTROL, MAC_HI, MAC_LO, SYNC,
-  F_V6, F_TEMPLATE, F_INACTIVE, F_NOOUTPUT, F_METHOD_SHIFT, F_METHOD_MASK, KEY_IN,
+  F_V6, F_DEST_V6, F_TEMPLATE, F_INACTIVE, F_NOOUTPUT, F_METHOD_SHIFT, F_METHOD_MASK, KEY_IN,
 } from '../forward/conn-table.js';
 import type { CoreDest } from '../forward/dests.js';
 import { M_DR, M_FNAT, M_NAT, M_TUN } from '../forward/dests.js';
@@ -68,6 +68,7 @@ const SYNC_PKTS_MASK = 0xffff;
 const C_RECORDED = counterIndex('entries_recorded');
 const C_TEMPLATES_RECORDED = counterIndex('templates_recorded');
 const C_UNSUPPORTED = counterIndex('unsupported_method');
+const C_MIXED_FAMILY = counterIndex('unsupported_family');
 const C_CONNS_INSERTED = counterIndex('conns_inserted');
 const C_TEMPLATES_INSERTED = counterIndex('templates_inserted');
 const C_UPDATED = counterIndex('updated');
@@ -163,6 +164,13 @@ export class WorkerSync implements ConnSyncSink {
     const fwd = fwdOf((fl & F_METHOD_MASK) >>> F_METHOD_SHIFT);
     if (fwd < 0) {
       this.c[C_UNSUPPORTED]!++;
+      return;
+    }
+    // A TUN connection to a real server of the other family (IPv4 in IPv6 and back): a
+    // version 1 entry has one type for all three addresses (ip_vs_sync_conn writes cp->daddr
+    // in cp->af's size), so the real server's address cannot be carried: not reported.
+    if (((fl & F_V6) === 0) !== ((fl & F_DEST_V6) === 0)) {
+      this.c[C_MIXED_FAMILY]!++;
       return;
     }
     const tmpl = (fl & F_TEMPLATE) !== 0;

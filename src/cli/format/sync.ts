@@ -19,7 +19,12 @@ export function formatSync(result: unknown): string {
   lines.push(`  dropped:  ${drops.length ? drops.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`);
   const w = s.workers;
   lines.push(`  workers:  inserted ${w.conns_inserted ?? 0} connections, ${w.templates_inserted ?? 0} templates; updated ${w.updated ?? 0}; replaced ${w.replaced ?? 0}; linked ${w.linked ?? 0}`);
-  const skipped = ['no_service', 'no_dest', 'dest_method', 'table_full', 'stale'].filter((k) => (w[k] ?? 0) > 0);
-  lines.push(`            not applied: ${skipped.length ? skipped.map((k) => `${k} ${w[k]}`).join(', ') : 'none'}; recorded ${w.entries_recorded ?? 0}, ring full ${w.ring_full ?? 0}, unsent at role change ${c.entriesDiscarded}`);
+  const skipped = ['no_service', 'no_dest', 'dest_method', 'table_full', 'stale'].map((k) => [k, w[k] ?? 0] as const);
+  // Entries the main thread could not hand to a worker (it was restarting).
+  skipped.push(['undelivered', c.entriesUndelivered]);
+  const notApplied = skipped.filter(([, v]) => v > 0);
+  const unreported = (['unsupported_method', 'unsupported_family'] as const).filter((k) => (w[k] ?? 0) > 0);
+  lines.push(`            not applied: ${notApplied.length ? notApplied.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}; recorded ${w.entries_recorded ?? 0}` +
+    `${unreported.length ? ` (not reported: ${unreported.map((k) => `${k} ${w[k]}`).join(', ')})` : ''}, ring full ${w.ring_full ?? 0}, unsent at role change ${c.entriesDiscarded}`);
   return lines.join('\n');
 }

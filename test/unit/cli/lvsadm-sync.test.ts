@@ -25,6 +25,8 @@ test('lvsadm sync prints the role, the endpoint, what was sent and received, dro
   assert.match(text, /eth1 group 224\.0\.0\.81:8848 ttl 1 syncid 51/);
   assert.match(text, /sent: +4 messages, 120 entries \(3 templates\)/);
   assert.match(text, /dropped: +syncid 2/);
-  assert.match(text, /not applied: no_dest 1/);
+  assert.match(text, /not applied: no_dest 1; recorded 120, ring full 0/);
+  const more = formatSync({ ...s, counters: { ...s.counters, entriesUndelivered: 4 }, workers: { ...s.workers, unsupported_method: 2, unsupported_family: 1 } });
+  assert.match(more, /not applied: no_dest 1, undelivered 4; recorded 120 \(not reported: unsupported_method 2, unsupported_family 1\)/);
   assert.equal(formatSync({ ...s, configured: false }), 'connection sync: off (no lvs_sync_daemon in the config)');
 });

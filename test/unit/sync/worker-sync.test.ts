@@ -18,7 +18,7 @@ import {
 } from '../../../src/sync/codec.js';
 import { DEFAULT_SYNC_RULES } from '../../../src/sync/rules.js';
 import { frame, mac } from '../forward/lib/frames.js';
-import { CLIENT, MAC, Runner, standardPipeline, standardSpec } from '../forward/lib/topo.js';
+import { CLIENT, MAC, Runner, TUN_MAC, standardPipeline, standardSpec, tunPipeline } from '../forward/lib/topo.js';
 import type { ModelSpec } from '../forward/lib/model.js';
 
 const VIP = '198.18.0.10';
@@ -329,4 +329,24 @@ test('backup: a template for the same client on another real server replaces the
     const syn = b.run.run(frame({ dstMac: MAC.eth0, srcMac: MAC.router, src: CLIENT, dst: VIP, l4: { proto: 'tcp', sport: 45000 + i, dport: 80, flags: 'S', seq: 1 } }), 0, 4);
     assert.deepEqual([...syn.out!.subarray(0, 6)], mac(MAC.rs12));
   }
+});
+
+test('master: TUN connections are reported as TUNNEL, except to a real server of the other family (an entry has one address family)', () => {
+  const pl = tunPipeline();
+  const ring = SyncRing.create(1024);
+  pl.syncSink = new WorkerSync(pl, { ring: ring.sab, master: true, rules: DEFAULT_SYNC_RULES });
+  const run = new Runner(pl);
+  const send = (dst: string, sport: number, flags: string) =>
+    run.run(frame({ dstMac: TUN_MAC.eth0, srcMac: TUN_MAC.router, src: CLIENT, dst, l4: { proto: 'tcp', sport, dport: 80, flags, seq: 1, ack: 1, payload: flags === 'S' ? [] : [1] } }), 0, 1);
+  // Three client packets: the connection reaches the threshold (DR-like input-only tracking).
+  for (const f of ['S', 'A', 'PA']) assert.equal(send('198.18.0.12', 44000, f).action, A_TX);
+  for (const f of ['S', 'A', 'PA']) assert.equal(send('198.18.0.17', 44001, f).action, A_TX, 'IPv4 inside IPv6 is forwarded');
+  const { entries } = take(ring);
+  assert.equal(entries.length, 1, 'only the same-family connection');
+  const e = entries[0]!;
+  assert.equal(e.fam, 4);
+  assert.equal(e.flags & 7, 2, 'IP_VS_CONN_F_TUNNEL');
+  assert.ok([ip4('198.18.1.41'), ip4('198.18.1.42')].includes(e.daddr[0]!), 'a real server of the service');
+  assert.deepEqual([e.caddr[0], e.vaddr[0], e.vport], [ip4(CLIENT), ip4('198.18.0.12'), 80]);
+  assert.deepEqual(counters(ring), { entries_recorded: 1, unsupported_family: 1 });
 });
