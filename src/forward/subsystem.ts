@@ -227,6 +227,8 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
   private readonly quorumDown = new Set<string>();
   private readonly neighbours = new Map<string, string>();
   private readonly routes = new Map<string, RealRoute>();
+  /** Routes dropped by the last computeInterfaces(), still to be withdrawn from the workers. */
+  private readonly removedRoutes = new Set<string>();
   private unsubNeigh: (() => void) | null = null;
   private localAddresses: string[] = [];
   private nextQuery = 1;
@@ -634,6 +636,10 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
         names.add(r.ifname);
       }
     }
+    // Routes no longer needed (the real server left, or is now on a connected network, or has
+    // no usable route): the workers forget them at the next postRoutes().
+    for (const a of this.routes.keys()) if (!routes.has(a)) this.removedRoutes.add(a);
+    for (const a of routes.keys()) this.removedRoutes.delete(a);
     this.routes.clear();
     for (const [a, r] of routes) this.routes.set(a, r);
     const out: (WorkerInit['ifaces'][number])[] = [];
@@ -681,6 +687,10 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
 
   /** Routes to the workers (before the model, so new dests find them). */
   private postRoutes(to?: WorkerHandle): void {
+    if (!to) {
+      for (const address of this.removedRoutes) this.post({ type: 'route', address, route: null });
+      this.removedRoutes.clear();
+    }
     for (const [address, route] of this.routes) {
       const m: ToWorker = { type: 'route', address, route };
       if (to) to.postMessage(m);

@@ -242,6 +242,36 @@ test('routed real servers: the kernel\'s route gives the egress and the gateway,
   await r.fwd.stop('test');
 });
 
+test('routed real servers on reload: a route that went away is withdrawn from the workers (no stale next hop)', async () => {
+  const GW = '198.18.1.254';
+  const r = await makeRig();
+  r.netlink.routes.set('198.18.9.11', { ifname: 'eth1', gateway: GW, type: 'unicast' });
+  const spec: ModelSpec = {
+    services: [
+      { match: { kind: 'addr', address: VIP, port: 80 }, method: 'NAT', reals: [{ address: '198.18.9.11', port: 8080 }] },
+      // A real server on eth1's own network keeps eth1 served (no data-plane restart).
+      { match: { kind: 'addr', address: '198.18.0.11', port: 80 }, method: 'NAT', reals: [{ address: '198.18.1.11', port: 8080 }] },
+    ],
+    coreVips: [{ address: VIP, interface: 'eth0' }, { address: '198.18.0.11', interface: 'eth0' }],
+  };
+  const m1 = makeModel(spec);
+  await startRig(r, m1);
+  const w = r.workers.live()[0]!;
+  r.netlink.setNeighbour({ ifname: 'eth1', address: GW, mac: '02:00:00:00:fe:54', state: 'reachable' });
+  await settle();
+  assert.equal(syn(w, 5100), A_TX, 'through the gateway');
+  r.netlink.routes.set('198.18.9.11', { ifname: 'lo', gateway: null, type: 'unreachable' });
+  const m2 = makeModel(spec);
+  await r.fwd.apply(m2, diff(m1, m2));
+  await settle();
+  assert.equal(r.workers.live()[0], w, 'same worker: no restart');
+  assert.ok(w.received.some((m) => m.type === 'route' && m.address === '198.18.9.11' && m.route === null), 'route withdrawn');
+  const before = w.pl.counters().no_egress!;
+  assert.equal(syn(w, 5101), A_DROP, 'no route: not forwarded to the old gateway');
+  assert.equal(w.pl.counters().no_egress, before + 1);
+  await r.fwd.stop('test');
+});
+
 test('the sorry server in lvs(): listed while quorum is lost (weight 1), with its own counters and rates; Prometheus counts it as real="sorry:ADDR:PORT"', async () => {
   const spec: ModelSpec = { ...standardSpec() };
   spec.services = [{ match: { kind: 'addr', address: VIP, port: 80 }, sorry: { address: '198.18.1.99', port: 80 }, reals: [{ address: '198.18.1.11', port: 8080 }] }];
