@@ -3,7 +3,8 @@
  * metadata without and with following links, realpath, users and groups, who the daemon is.
  * `realScriptHost()` reads the file system and /etc/passwd, /etc/group; tests give a table.
  */
-import { lstatSync, realpathSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { Accounts } from '../lib/accounts.js';
 
 /** One file's metadata, or the errno code (`ENOENT`, `EACCES`, ...) when it cannot be read. */
 export type FileFacts =
@@ -53,26 +54,9 @@ function facts(f: () => Stats): FileFacts {
   }
 }
 
-/** Field lists of /etc/passwd or /etc/group by name, read once per host. */
-function table(file: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f.length >= 3 && f[0] && !out.has(f[0])) out.set(f[0], f);
-  }
-  return out;
-}
-
 /** The real machine. */
 export function realScriptHost(): ScriptHost {
-  let passwd: Map<string, string[]> | null = null;
-  let groups: Map<string, string[]> | null = null;
+  const accounts = new Accounts();
   return {
     lstat: (p) => facts(() => lstatSync(p)),
     stat: (p) => facts(() => statSync(p)),
@@ -83,22 +67,8 @@ export function realScriptHost(): ScriptHost {
         return { error: (e as NodeJS.ErrnoException).code ?? String(e) };
       }
     },
-    user: (name) => {
-      passwd ??= table('/etc/passwd');
-      const f = passwd.get(name);
-      if (f) return { uid: Number(f[2]), gid: Number(f[3]) };
-      if (/^\d+$/.test(name)) {
-        const byId = [...passwd.values()].find((x) => x[2] === name);
-        return { uid: Number(name), gid: byId ? Number(byId[3]) : Number(name) };
-      }
-      return null;
-    },
-    group: (name) => {
-      groups ??= table('/etc/group');
-      const f = groups.get(name);
-      if (f) return Number(f[2]);
-      return /^\d+$/.test(name) ? Number(name) : null;
-    },
+    user: (name) => accounts.user(name),
+    group: (name) => accounts.group(name),
     uid: typeof process.geteuid === 'function' ? process.geteuid() : 0,
     gid: typeof process.getegid === 'function' ? process.getegid() : 0,
     searchPath: SCRIPT_SEARCH_PATH,

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { ScriptCommand, ScriptUser } from '../model/types.js';
 import type { ScriptPort, ScriptResult } from './ports.js';
 import { SCRIPT_SEARCH_PATH } from '../config/script-host.js';
+import { Accounts } from '../lib/accounts.js';
 
 const OUTPUT_LIMIT = 4096;
 /** Grace between SIGTERM and SIGKILL for a script that overran its timeout. */
@@ -20,58 +20,6 @@ export const GIVE_UP_MS = 1000;
  */
 export const OUTPUT_DRAIN_MS = 20;
 
-/** Reads a whole text file, or throws (the lookup treats a throw as "no such user"). */
-export type ReadText = (file: string) => string;
-
-/** Looks a user (and optional group) up in /etc/passwd and /etc/group; null when unknown. */
-export function resolveUser(u: ScriptUser, read: ReadText = (f) => readFileSync(f, 'utf8')): { uid: number; gid: number } | null {
-  const field = (file: string, name: string): string[] | null => {
-    let text: string;
-    try {
-      text = read(file);
-    } catch {
-      return null;
-    }
-    for (const line of text.split('\n')) {
-      const f = line.split(':');
-      if (f[0] === name) return f;
-    }
-    return null;
-  };
-  const pw = /^\d+$/.test(u.user) ? null : field('/etc/passwd', u.user);
-  const uid = pw ? Number(pw[2]) : /^\d+$/.test(u.user) ? Number(u.user) : NaN;
-  let gid = pw ? Number(pw[3]) : uid;
-  if (u.group) {
-    const gr = /^\d+$/.test(u.group) ? null : field('/etc/group', u.group);
-    gid = gr ? Number(gr[2]) : /^\d+$/.test(u.group) ? Number(u.group) : NaN;
-  }
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) return null;
-  return { uid, gid };
-}
-
-/**
- * resolveUser once per user and group, until clear(): scripts run every few seconds and the
- * passwd/group files are read synchronously, so they are read again only when the config is
- * (re)loaded (ChildScriptRunner.setDefaultUser is called at start and on every reload).
- */
-export class UserCache {
-  private readonly cache = new Map<string, { uid: number; gid: number } | null>();
-  private readonly read: ReadText | undefined;
-  constructor(read?: ReadText) {
-    this.read = read;
-  }
-  resolve(u: ScriptUser): { uid: number; gid: number } | null {
-    const key = `${u.user}\u0000${u.group ?? ''}`;
-    if (this.cache.has(key)) return this.cache.get(key)!;
-    const ids = resolveUser(u, this.read);
-    this.cache.set(key, ids);
-    return ids;
-  }
-  clear(): void {
-    this.cache.clear();
-  }
-}
-
 /**
  * Runs scripts as child processes (no shell, as keepalived execs them), never blocking the
  * event loop. The promise settles when the script *process* exits, as keepalived waits on
@@ -85,13 +33,14 @@ export class UserCache {
  */
 export class ChildScriptRunner implements ScriptPort {
   private defaultUser: ScriptUser | null;
-  private readonly users: UserCache;
-  constructor(defaultUser: ScriptUser | null = null, users: UserCache = new UserCache()) {
+  private readonly users: Accounts;
+  /** `users`: the passwd/group lookup, read once until a (re)load (setDefaultUser) clears it. */
+  constructor(defaultUser: ScriptUser | null = null, users: Accounts = new Accounts()) {
     this.defaultUser = defaultUser;
     this.users = users;
   }
 
-  /** Sets the user scripts run as when they name none (`global_defs { script_user }`); a (re)load also forgets the cached user ids. */
+  /** Sets the user scripts run as when they name none (`global_defs { script_user }`); a (re)load also forgets what was read of passwd and group. */
   setDefaultUser(user: ScriptUser | null): void {
     this.defaultUser = user;
     this.users.clear();
