@@ -15,7 +15,6 @@ import type { ConfigDiagnostic, SourcePos } from '../lib/errors.js';
 import { sameSubnet, type Family } from '../lib/ip.js';
 import { CODES, Diagnostics } from './diagnostics.js';
 import { resolveOwnership } from './ownership.js';
-import { SYNC_GROUP4, SYNC_PORT, SYNC_TTL } from '../sync/codec.js';
 import type {
   Checker, CheckTiming, CoreVip, ForwardMethod, FwmarkRule, TunnelOptions, GarpSettings, GlobalDefs, HttpUrl, L4Proto, LvsSyncDaemon, Model, NotifyScripts,
   RealServer, SchedulerFlags, SchedulerName, ScriptCommand, ScriptUser, SorryServer, TrackRef, Vip, VirtualServer,
@@ -25,6 +24,14 @@ import type {
   SourceMapLike, VBlock, VField, VFwmarkLine, VHostPort, VInitFile, VLaddrLine, VLeaf, VLvsSyncDaemon, VLvsTimeouts, VMethod, VScript, VTrackLine,
   VUnicastPeer, VVipLine, VVsgLine, VWeight, VsHeader,
 } from './validated.js';
+
+// lvs_sync_daemon defaults, the kernel's (the sync protocol itself is src/sync/codec.ts).
+/** Default multicast group (IP_VS_SYNC_GROUP, 224.0.0.81). */
+const SYNC_GROUP4 = '224.0.0.81';
+/** Default UDP port (IP_VS_SYNC_PORT). */
+const SYNC_PORT = 8848;
+/** Default multicast TTL (start_sync_thread: `if (!c->mcast_ttl) c->mcast_ttl = 1`). */
+const SYNC_TTL = 1;
 
 /** Inputs compile() takes besides the tree. */
 export interface CompileOptions {

@@ -33,12 +33,6 @@
  * the outcome the kernel's checks have (whole rest of the message dropped, or one entry).
  */
 
-/** Default multicast group (IP_VS_SYNC_GROUP, 224.0.0.81). */
-export const SYNC_GROUP4 = '224.0.0.81';
-/** Default UDP port (IP_VS_SYNC_PORT). */
-export const SYNC_PORT = 8848;
-/** Default multicast TTL (start_sync_thread: `if (!c->mcast_ttl) c->mcast_ttl = 1`). */
-export const SYNC_TTL = 1;
 /** SYNC_PROTO_VER. */
 export const SYNC_PROTO_VER = 1;
 
