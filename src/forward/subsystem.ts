@@ -229,6 +229,8 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
   private readonly routes = new Map<string, RealRoute>();
   /** Routes dropped by the last computeInterfaces(), still to be withdrawn from the workers. */
   private readonly removedRoutes = new Set<string>();
+  /** foldTotals' running sums of the global counters: the last raw value read and the total. */
+  private readonly globalTotals = new Map<string, { last: number; total: number }>();
   private unsubNeigh: (() => void) | null = null;
   private localAddresses: string[] = [];
   private nextQuery = 1;
@@ -511,7 +513,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
       connTableSize: model.global.connTableSize,
       services,
       timeouts: { tcp: lt.tcpS || TCP_TIMEOUTS_S[sES]!, tcpfin: lt.tcpFinS || TCP_TIMEOUTS_S[sFW]!, udp: lt.udpS || UDP_DEFAULT_TIMEOUT_S },
-      counters: raw.global(),
+      counters: this.globalCounters(),
     };
     if (opts.conns) {
       const parts = (await this.query((id) => ({ type: 'conns', id, limit: opts.limit ?? 10000 }))) as { rows: ConnRow[]; total: number; index: number }[];
@@ -550,6 +552,24 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     };
     for (const [k, slot] of Object.entries(this.slots.svc)) fold('svc', k, slot);
     for (const [k, slot] of Object.entries(this.slots.dest)) fold('dest', k, slot);
+    // The pipeline's counters by outcome, the same way: a new data plane starts them at zero.
+    for (const [name, v] of Object.entries(raw.global())) {
+      let t = this.globalTotals.get(name);
+      if (!t) {
+        t = { last: 0, total: 0 };
+        this.globalTotals.set(name, t);
+      }
+      const d = v - t.last;
+      t.total += d >= 0 ? d : v;
+      t.last = v;
+    }
+  }
+
+  /** The pipeline's counters since the daemon started (monotonic across data-plane restarts). */
+  private globalCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, t] of this.globalTotals) out[name] = t.total;
+    return out;
   }
 
   // ───────────────────────────── internals ─────────────────────────────
@@ -757,6 +777,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
     this.statsBuf = allocStats(this.layout);
     // Fresh counters: the totals continue from here (foldTotals treats every row as new).
     for (const t of this.totals.values()) t.last.fill(0);
+    for (const t of this.globalTotals.values()) t.last = 0;
     this.assignSlots(model);
     // Workers start one after the other: the kernel numbers a fanout group's members in join
     // order, and the program's `hash % members` must mean the same worker on every interface.

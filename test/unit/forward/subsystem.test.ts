@@ -344,7 +344,11 @@ test('reload: a new service fits the counter layout (no data-plane restart); one
   assert.equal(res.services.filter((s) => s.virtualServer === 'group:tcp:many').length, 1100);
   assert.equal(res.services.find((s) => s.key === SVC)!.stats.conns, 4, 'counts carried over the restart');
   assert.equal(res.services.find((s) => s.key === SVC)!.totals.conns, 4);
+  assert.equal(res.counters.conns_created, 4, 'the pipeline\'s counters carry over too (Prometheus counters never go down)');
+  assert.equal(res.counters.forwarded_in, 4);
   syn(r.workers.live()[0]!, 8004);
-  assert.equal((await r.fwd.lvs()).services.find((s) => s.key === SVC)!.stats.conns, 5);
+  const after = await r.fwd.lvs();
+  assert.equal(after.services.find((s) => s.key === SVC)!.stats.conns, 5);
+  assert.deepEqual([after.counters.conns_created, after.counters.forwarded_in], [5, 5]);
   await r.fwd.stop('test');
 });
