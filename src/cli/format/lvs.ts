@@ -71,8 +71,9 @@ function svcName(s: LvsService): string {
   return s.family === 'ipv6' ? n : n.slice(0, 33);
 }
 
+/** ipvsadm's print_service_entry: brackets by the real server's family (addrport_to_anyname(e->af)), cut at 28 under an IPv4 service. */
 function realName(s: LvsService, r: LvsReal): string {
-  const a = s.family === 'ipv6' || r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`;
+  const a = r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`;
   return s.family === 'ipv6' ? a : a.slice(0, 28);
 }
 

@@ -170,3 +170,16 @@ test('trace text names the virtual_server of a group entry', () => {
     serviceActive: true, existingConnection: null, persistence: null, scheduler: 'rr', dest: '198.18.1.11:80', method: 'NAT', reason: 'scheduler rr picked it' });
   assert.match(s, /service: +group:tcp:web@198\.18\.0\.21:80 \(virtual_server group:tcp:web, matched by address\)/);
 });
+
+test('lvsadm -L -n with TUN real servers of the other family: brackets by the real server\'s family, cut at 28 columns under an IPv4 service (ipvsadm)', () => {
+  const svc = (family: 'ipv4' | 'ipv6', address: string, reals: LvsReal[]) => ({
+    key: `tcp:${address}`, virtualServer: `tcp:${address}`, protocol: 'TCP' as const, family, address, fwmark: 0, group: null, scheduler: 'rr' as const,
+    schedulerFlags: [], persistentS: 0, granularity: 32, ops: false, active: true, quorumUp: true, stats: zero, totals: zero, rates: noRate, reals,
+  });
+  const text = formatList({ ...result, services: [
+    svc('ipv4', '198.18.0.17:80', [real('2001:db8:1111:2222:3333:4444:5555:42', 80, { forward: 'Tunnel' })]),
+    svc('ipv6', '[2001:db8::17]:80', [real('198.18.1.41', 80, { forward: 'Tunnel' })]),
+  ] });
+  assert.match(text, /\n {2}-> \[2001:db8:1111:2222:3333:444 Tunnel /, 'an IPv6 real server under an IPv4 service: bracketed, cut at 28');
+  assert.match(text, /\n {2}-> 198\.18\.1\.41:80 +Tunnel/, 'an IPv4 real server under an IPv6 service: no brackets');
+});
