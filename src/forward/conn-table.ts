@@ -14,8 +14,8 @@
  * clear `overloaded` (ip_vs_conn.c ip_vs_bind_dest / ip_vs_unbind_dest), and a template with
  * controlled connections is not expired but re-armed (ip_vs_conn_expire "expire_later").
  *
- * Memory (measured by bench/forward.ts, `connTableBytesPerEntry`): 88 bytes per record +
- * 12 bytes of wheel links + 8 bytes per index slot × (slots / capacity).
+ * Memory (measured by bench/forward.ts, `connTableBytesPerEntry`): 92 bytes per record (STRIDE
+ * words) + 4 of free list + 12 bytes of wheel links + 8 bytes per index slot × (slots / capacity).
  */
 import type { Tuple } from './packet.js';
 import { ExpiryWheel } from './expiry-wheel.js';

@@ -30,7 +30,7 @@ export const CODES = {
   REFERENCE: 'ERR_CONFIG_REFERENCE',
   /** Two valid parts that cannot both hold (duplicate VRID, VIP in two services, ...). */
   CONFLICT: 'ERR_CONFIG_CONFLICT',
-  /** A value lvsd recognises but rejects for now (`lvs_method TUN`, `FNAT`). */
+  /** A value lvsd recognises but rejects for now (`protocol SCTP`). */
   NOT_SUPPORTED: 'ERR_CONFIG_NOT_SUPPORTED',
   /** `virtual_server fwmark N` without lvsd's `fwmark_rules N { }`. */
   FWMARK_RULES: 'ERR_CONFIG_FWMARK_RULES',
