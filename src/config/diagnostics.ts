@@ -12,7 +12,6 @@ export { CODES, Diagnostics, type ConfigCode } from '../model/diagnostics.js';
  * A finding about a file as a whole (it cannot be read: position line 0) is `file: message [CODE]`.
  */
 export function formatConfigDiagnostic(d: ConfigDiagnostic): string {
-  if (d.pos && d.pos.line === 0) return `${d.pos.file}: ${formatDiagnostic({ ...d, pos: null })} [${d.code}]`;
   return `${formatDiagnostic(d)} [${d.code}]`;
 }
 

@@ -30,9 +30,10 @@ export interface ConfigDiagnostic {
   readonly message: string;
 }
 
-/** Formats a diagnostic as `file:line:col: path: message` (keepalived users grep for this). */
+/** Formats a diagnostic as `file:line:col: path: message` (keepalived users grep for this), or `file: message` about a whole file. */
 export function formatDiagnostic(d: ConfigDiagnostic): string {
-  const where = d.pos ? `${d.pos.file}:${d.pos.line}:${d.pos.col}: ` : '';
+  // Line 0: a finding about the file as a whole (it cannot be read).
+  const where = !d.pos ? '' : d.pos.line === 0 ? `${d.pos.file}: ` : `${d.pos.file}:${d.pos.line}:${d.pos.col}: `;
   const path = d.path ? `${d.path}: ` : '';
   const sev = d.severity === 'warning' ? 'warning: ' : '';
   return `${where}${sev}${path}${d.message}`;
