@@ -196,6 +196,11 @@ export function schedulerFlagNames(vs: VirtualServer): string[] {
   return out;
 }
 
+/** A shared counter's increase since it read `last`; one that went down was reset (a new data plane) and counts from zero. */
+function increase(last: number, now: number): number {
+  return now >= last ? now - last : now;
+}
+
 /** The forwarding core as a daemon subsystem, and the VRRP engine's CoreVipPort. */
 export class ForwardingSubsystem implements Subsystem, CoreVipPort {
   readonly name = 'forward';
@@ -545,8 +550,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
         this.totals.set(k, t);
       }
       for (const i of [S_CONNS, S_INPKTS, S_OUTPKTS, S_INBYTES, S_OUTBYTES]) {
-        const d = row[i]! - t.last[i]!;
-        t.total[i]! += d >= 0 ? d : row[i]!;
+        t.total[i]! += increase(t.last[i]!, row[i]!);
         t.last[i] = row[i]!;
       }
     };
@@ -559,8 +563,7 @@ export class ForwardingSubsystem implements Subsystem, CoreVipPort {
         t = { last: 0, total: 0 };
         this.globalTotals.set(name, t);
       }
-      const d = v - t.last;
-      t.total += d >= 0 ? d : v;
+      t.total += increase(t.last, v);
       t.last = v;
     }
   }
