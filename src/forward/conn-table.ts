@@ -362,11 +362,47 @@ export class ConnTable {
     e[o + DEST] = dest.id;
     e[o + DEADLINE] = deadline;
     this.insertKey(this.hashOf(r, KEY_IN), (r << 1) + 1);
-    if (hashOut) this.insertKey(this.hashOf(r, KEY_OUT), ((r << 1) | 1) + 1);
+    if (hashOut) this.insertOutKey(r);
     dest.inactiveConns++;
     overloadAfterBind(dest, dest.upperThreshold);
     this.conns++;
     this.wheel.schedule(r, deadline);
+  }
+
+  /**
+   * Files record r's reply key. Two connections can share a reply tuple: a client that reuses
+   * its source port towards another virtual port or address leading to the same real server
+   * (Linux picks ephemeral ports per destination) while the first connection lingers in
+   * TIME_WAIT. A reply goes to the newest, as in IPVS, where ip_vs_conn_hash adds at the head
+   * of the bucket; when the newest ends, the next older one is found again. Linear probing
+   * finds the first key of a run, so the new key takes the first twin's slot and each older
+   * twin moves one twin slot on (all share the hash, so the index stays valid).
+   */
+  private insertOutKey(r: number): void {
+    const e = this.e;
+    const idx = this.idx;
+    const mask = this.slotMask;
+    const h = this.hashOf(r, KEY_OUT);
+    const o = r * STRIDE;
+    const fnat = (e[o + FLAGS]! & F_METHOD_MASK) === F_FNAT_BITS;
+    let carry = ((r << 1) | 1) + 1;
+    let pos = h & mask;
+    for (; idx[pos * 2 + 1] !== 0; pos = (pos + 1) & mask) {
+      const v = idx[pos * 2 + 1]!;
+      if (idx[pos * 2] !== h || ((v - 1) & 1) !== KEY_OUT) continue;
+      const p = ((v - 1) >>> 1) * STRIDE;
+      if (((e[p + FLAGS]! ^ e[o + FLAGS]!) & (F_V6 | F_METHOD_MASK)) !== 0 || e[p + PORTS_D]! >>> 8 !== e[o + PORTS_D]! >>> 8) continue;
+      if (e[p + D0] !== e[o + D0] || e[p + D0 + 1] !== e[o + D0 + 1] || e[p + D0 + 2] !== e[o + D0 + 2] || e[p + D0 + 3] !== e[o + D0 + 3]) continue;
+      const twin = fnat
+        ? e[p + LOCAL] === e[o + LOCAL]
+        : e[p + PORTS_CV]! >>> 16 === e[o + PORTS_CV]! >>> 16 &&
+          e[p + C0] === e[o + C0] && e[p + C0 + 1] === e[o + C0 + 1] && e[p + C0 + 2] === e[o + C0 + 2] && e[p + C0 + 3] === e[o + C0 + 3];
+      if (!twin) continue;
+      idx[pos * 2 + 1] = carry;
+      carry = v;
+    }
+    idx[pos * 2] = h;
+    idx[pos * 2 + 1] = carry;
   }
 
   /** Makes record r a template bound to dest (persistConns++); fields filled by the caller. */

@@ -42,8 +42,16 @@ const model = { ...base, global: { ...base.global, forwardingWorkers: 2 } };
 
 async function get(src: string, port: number): Promise<string> {
   const r = await t.exec('c', ['curl', '-s', '--max-time', '4', '--interface', src, `http://198.18.0.10:${port}/`], 10_000);
-  assert.equal(r.code, 0, `curl from ${src} to :${port} failed (${r.code}): ${r.stderr}`);
+  if (r.code !== 0) assert.fail(`curl from ${src} to :${port} failed (${r.code}): ${r.stderr}\n${await why(src)}`);
   return r.stdout.trim();
+}
+
+/** What the director knows when a request failed: its non-zero counters and the client's connections. */
+async function why(src: string): Promise<string> {
+  const res = (await d.cmd({ cmd: 'lvs', conns: true })).result as { counters: Record<string, number>; conns: { source: string }[] };
+  const counters = Object.entries(res.counters).filter(([, v]) => v !== 0).map(([k, v]) => `${k}=${v}`).join(' ');
+  const conns = res.conns.filter((c) => c.source.startsWith(`${src}:`)).map((c) => JSON.stringify(c)).join('\n');
+  return `counters: ${counters}\nconnections of ${src}:\n${conns}`;
 }
 
 before(async () => {
@@ -114,4 +122,41 @@ test('two workers: replies, persistence, placement, trace and aggregated counter
     assert.equal(tr.persistence?.hit, true, `trace of ${c} finds its template`);
     assert.equal(NAME_OF[tr.dest ?? ''], servedBy.get(c), `trace of ${c} names its real server`);
   }
+});
+
+test('one client port reused towards :80 and then :81 (the earlier connections still in the table): every reply comes from the VIP:port asked', { skip }, async () => {
+  // Each connection ends with an RST (SO_LINGER 0), so the client can bind the same port again
+  // at once while the director still holds the closed connections: with rr over three real
+  // servers, some :81 connection has the same RIP:rport → CIP:cport reply tuple as an earlier one.
+  const src = '198.18.0.147';
+  const py = `
+import socket, sys, struct
+out = []
+for vport in (80, 81, 81, 81, 80):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    s.settimeout(3)
+    s.bind(('${src}', 47123))
+    try:
+        s.connect(('198.18.0.10', vport))
+        s.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n')
+        data = b''
+        while not data.endswith(b'\\n') or b'\\r\\n\\r\\n' not in data:
+            chunk = s.recv(4096)
+            if not chunk: break
+            data += chunk
+        out.append('%d=%s' % (vport, data.split(b'\\r\\n\\r\\n', 1)[1].decode().strip()))
+    except OSError as e:
+        out.append('%d=error:%s' % (vport, e))
+    s.close()
+print(' '.join(out))
+`;
+  const r = await t.exec('c', ['python3', '-c', py], 30_000);
+  assert.equal(r.code, 0, r.stderr);
+  const answers = r.stdout.trim().split(' ');
+  assert.equal(answers.length, 5, r.stdout);
+  for (const a of answers) assert.match(a, /^8[01]=r[123]$/, `every connection answered: ${r.stdout.trim()}`);
+  const on81 = answers.filter((a) => a.startsWith('81=')).map((a) => a.slice(3));
+  assert.equal(new Set(on81).size, 3, `rr over three real servers on :81: ${on81.join(',')}`);
 });

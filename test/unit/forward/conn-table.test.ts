@@ -49,6 +49,32 @@ test('one entry is found from both directions, and not with a wrong field', () =
   assert.ok(t.e[r * STRIDE + FLAGS]! & F_INACTIVE);
 });
 
+test('connections sharing a reply tuple (a client port reused towards another VIP:port): the reply finds the newest, then the next as each ends', () => {
+  const t = new ConnTable({ capacity: 64, seed: 3 });
+  const d = dest(1);
+  t.dests[1] = d;
+  const old = addConn(t, d, 0xc6120001, 40000, 0xc612010a, 80, 8080, 100);
+  const neu = addConn(t, d, 0xc6120001, 40000, 0xc612010a, 81, 8080, 100);
+  const reply = tup(d.w0, 8080, 0xc6120001, 40000);
+  assert.equal(t.lookup(reply), (neu << 1) | KEY_OUT, 'the newest connection owns the reply tuple');
+  assert.equal(t.lookup(tup(0xc6120001, 40000, 0xc612010a, 80)), (old << 1) | KEY_IN, 'the old one is still found from the client side');
+  assert.ok(t.remove(old));
+  assert.equal(t.lookup(reply), (neu << 1) | KEY_OUT, 'removing the old one keeps the new one\'s reply key');
+  const third = addConn(t, d, 0xc6120001, 40000, 0xc612010b, 80, 8080, 100);
+  const fourth = addConn(t, d, 0xc6120001, 40000, 0xc612010b, 81, 8080, 100);
+  assert.equal(t.lookup(reply), (fourth << 1) | KEY_OUT);
+  // Newest first, then each older one in turn as the newer ones end (IPVS's bucket order).
+  assert.ok(t.remove(fourth));
+  assert.equal(t.lookup(reply), (third << 1) | KEY_OUT);
+  assert.ok(t.remove(third));
+  assert.equal(t.lookup(reply), (neu << 1) | KEY_OUT);
+  assert.ok(t.remove(neu));
+  assert.equal(t.lookup(reply), -1);
+  assert.equal(t.conns, 0);
+  const other = addConn(t, d, 0xc6120001, 40000, 0xc612010a, 80, 8081, 100);
+  assert.equal(t.lookup(tup(d.w0, 8081, 0xc6120001, 40000)), (other << 1) | KEY_OUT, 'another real port is another tuple');
+});
+
 test('random inserts and deletes agree with a Map oracle (backward-shift deletion)', () => {
   const cap = 4000;
   const t = new ConnTable({ capacity: cap, seed: 42, slotsPerEntry: 2 }); // a crowded index on purpose
@@ -80,6 +106,41 @@ test('random inserts and deletes agree with a Map oracle (backward-shift deletio
   }
   assert.equal(t.conns, oracle.size);
   assert.equal(d.inactiveConns, oracle.size);
+});
+
+test('random inserts and deletes with shared reply tuples: a reply always finds the newest live twin (oracle)', () => {
+  const t = new ConnTable({ capacity: 2000, seed: 9, slotsPerEntry: 2 });
+  const d = dest(1);
+  t.dests[1] = d;
+  const live = new Map<string, number>(); // in key → record
+  const order: number[] = []; // records, oldest first
+  let x = 777;
+  const rnd = () => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return x >>> 8; };
+  for (let step = 0; step < 20000; step++) {
+    const cip = 0xc6120000 + (rnd() % 16);
+    const cport = 1024 + (rnd() % 16);
+    const vport = 80 + (rnd() % 3);
+    const k = `${cip}:${cport}:${vport}`;
+    const r = live.get(k);
+    if (r !== undefined) {
+      if (rnd() % 2) { assert.ok(t.remove(r)); live.delete(k); order.splice(order.indexOf(r), 1); }
+    } else if (t.size < 2000) {
+      const n = addConn(t, d, cip, cport, 0xc612010a, vport, 8080, 1000);
+      live.set(k, n);
+      order.push(n);
+    }
+    if (step % 499 === 0) {
+      for (let c = 0; c < 16; c++) for (let p = 0; p < 16; p++) {
+        const twins = order.filter((q) => t.e[q * STRIDE + C0] === 0xc6120000 + c && t.e[q * STRIDE + PORTS_CV]! >>> 16 === 1024 + p);
+        const want = twins.length ? (twins[twins.length - 1]! << 1) | KEY_OUT : -1;
+        assert.equal(t.lookup(tup(d.w0, 8080, 0xc6120000 + c, 1024 + p)), want, `reply to ${c}:${1024 + p} at step ${step}`);
+      }
+      for (const [key, q] of live) {
+        const [c, p, v] = key.split(':').map(Number) as [number, number, number];
+        assert.equal(t.lookup(tup(c, p, 0xc612010a, v)), q << 1);
+      }
+    }
+  }
 });
 
 test('expiry by the wheel: refreshed connections survive, others go; counters follow', () => {

@@ -234,6 +234,29 @@ test('connection reuse: a SYN on a TIME_WAIT connection is scheduled anew', () =
   assert.equal(pl.counters().conn_reused, 1);
 });
 
+test('a client port reused towards another virtual port on the same real server: the reply goes out from the newest connection\'s VIP:port', () => {
+  const spec: ModelSpec = { ...standardSpec() };
+  const reals = [{ address: '198.18.1.11', port: 8080 }];
+  spec.services = [80, 81].map((port) => ({ match: { kind: 'addr' as const, address: VIP, port }, scheduler: 'rr', reals }));
+  const { pl } = standardPipeline(spec);
+  const run = new Runner(pl);
+  const srcOf = (out: Uint8Array | null) => { assert.ok(out); return `${out[26]}.${out[27]}.${out[28]}.${out[29]}:${(out[34]! << 8) | out[35]!}`; };
+  // :80 from port 9000, closed into TIME_WAIT (the client closes first, as curl does).
+  assert.equal(dstOf(syn(run, CLIENT, 9000, VIP, 80).out), '198.18.1.11');
+  assert.equal(srcOf(replyFrom(run, '198.18.1.11', MAC.rs11, 8080, 9000, 'SA').out), `${VIP}:80`);
+  ack(run, CLIENT, 9000, VIP, 80, 1, 'FA');
+  replyFrom(run, '198.18.1.11', MAC.rs11, 8080, 9000, 'FA');
+  // The same client port to :81 leads to the same RIP:rport → CIP:cport reply tuple.
+  assert.equal(dstOf(syn(run, CLIENT, 9000, VIP, 81, 2).out), '198.18.1.11');
+  assert.equal(srcOf(replyFrom(run, '198.18.1.11', MAC.rs11, 8080, 9000, 'SA', 2).out), `${VIP}:81`, 'the reply belongs to the newest connection');
+  assert.deepEqual(pl.listConns().map((c) => `${c.virtual} ${c.state}`).sort(), [`${VIP}:80 TIME_WAIT`, `${VIP}:81 SYN_RECV`]);
+  // The old one ends by its own timer; the new one keeps its reply key.
+  pl.advance(2 + 1300);
+  assert.equal(pl.conns.conns, 0);
+  assert.equal(dstOf(syn(run, CLIENT, 9001, VIP, 81, 1400).out), '198.18.1.11');
+  assert.equal(srcOf(replyFrom(run, '198.18.1.11', MAC.rs11, 8080, 9001, 'SA', 1400).out), `${VIP}:81`);
+});
+
 test('a missing neighbour drops and asks for resolution; unclaimed VIPs are not served', () => {
   const { pl, model } = standardPipeline();
   const run = new Runner(pl);
