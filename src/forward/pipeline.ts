@@ -32,7 +32,7 @@ import {
 import { DIR_INPUT, DIR_OUTPUT, sTW, sCL, tcpNextState, tcpTimeoutsS, TCP_STATE_ACTIVE, TCP_STATE_NAMES } from './proto/tcp.js';
 import { UDP_DEFAULT_TIMEOUT_S } from './proto/udp.js';
 import { checksum } from './checksum.js';
-import { arpReply, echoReply, icmpPortUnreachable, neighbourAdvert, tcpReset } from './responder.js';
+import { arpReply, echoReply, icmpPortUnreachable, icmpTimeExceeded, neighbourAdvert, tcpReset } from './responder.js';
 import { createScheduler } from './schedulers/index.js';
 import { overloadAfterThresholdChange } from './schedulers/dest-load.js';
 import { createPersistenceKey, persistenceServiceOf, persistenceTemplateKey } from './schedulers/persistence-key.js';
@@ -41,6 +41,7 @@ import { ServiceIndex, ServiceRt, compileFwmarkRules, ipvsServicesOf, maskWords,
 import { GLOBAL_COUNTERS, S_ACTIVE, S_CONNS, S_INACTIVE, S_INBYTES, S_INPKTS, S_OUTBYTES, S_OUTPKTS, S_PERSIST, STAT_STRIDE, gIndex, localStats, type GlobalCounter, type StatsRegion } from './stats.js';
 import { getXmit, methodCode, xmitByCode } from './xmit/index.js';
 import { tunnelIcmp } from './xmit/tun.js';
+import { decrementTtl } from './xmit/ttl.js';
 import { PARSE_REASONS } from './packet.js';
 
 export { A_DROP, A_IGNORE, A_TX, A_TX_MULTI } from './actions.js';
@@ -1198,12 +1199,23 @@ export class Pipeline {
       dv[dso + S_INPKTS]!++;
       dv[dso + S_INBYTES]! += bytes;
     }
+    // decrement_ttl() (xmit/ttl.ts): the director is a hop; at 1 the client hears time exceeded.
+    if (!decrementTtl(p)) {
+      this.g[GI_TTL_EXPIRED]!++;
+      return icmpTimeExceeded(this, this.inIf);
+    }
     const xm = xmitByCode((e[o + FLAGS]! & F_METHOD_MASK) >>> F_METHOD_SHIFT)!;
     return xm.inbound(this, r, d);
   }
 
   private fromReal(r: number): number {
     const p = this.p;
+    // The kernel's ip_forward() decrements replies (and drops them at 1) before IPVS sees them;
+    // lvsd's core drops and counts them (it has no routed source address for a time exceeded).
+    if (!decrementTtl(p)) {
+      this.g[GI_TTL_EXPIRED]!++;
+      return A_DROP;
+    }
     const e = this.conns.e;
     const o = r * STRIDE;
     const ticks = p.t.proto === IPPROTO_TCP ? this.tcpTransition(r, DIR_OUTPUT) : this.udpTicks;
@@ -1375,6 +1387,11 @@ export class Pipeline {
     const d = this.destTable.list[e[o + DEST]!];
     const xm = xmitByCode((e[o + FLAGS]! & F_METHOD_MASK) >>> F_METHOD_SHIFT);
     if (!d || !xm) return A_DROP;
+    // ip_vs_icmp_xmit → decrement_ttl() (or ip_forward() for errors from the real server side); no error about an error.
+    if (!decrementTtl(p)) {
+      this.g[GI_TTL_EXPIRED]!++;
+      return A_DROP;
+    }
     this.g[GI_ICMP_RELAYED]!++;
     if ((rk & 1) === KEY_OUT) {
       this.countOut(r, p.ipLen);
@@ -1594,6 +1611,7 @@ const GI_NODEST = gIndex('nodest_expired');
 const GI_REUSED = gIndex('conn_reused');
 const GI_ICMP_NO_CONN = gIndex('icmp_no_conn');
 const GI_ICMP_RELAYED = gIndex('icmp_relayed');
+const GI_TTL_EXPIRED = gIndex('ttl_expired');
 const GI_ICMP_BAD_CSUM = gIndex('icmp_bad_checksum');
 const GI_VLAN_CROSS = gIndex('vlan_cross_if');
 const GI_CREATED = gIndex('conns_created');

@@ -36,6 +36,9 @@ export const GLOBAL_COUNTERS = [
   'gso_unsupported', 'tun_mtu_too_small', 'tun_no_room',
   // ICMP errors routers sent about the outer packets, relayed to the clients (ip_vs_in_icmp's tunnel case).
   'tun_icmp_relayed',
+  // Frames not forwarded because their TTL / hop limit ran out at the director (decrement_ttl;
+  // client packets also get a time exceeded, counted ttl_exceeded_sent when it is sent).
+  'ttl_expired',
   // FULLNAT: a new connection found no free local port (every local address tried).
   'no_local_port',
   // I/O of the worker (worker.ts): wake-ups from epoll, receive calls that returned frames,

@@ -5,7 +5,8 @@
  * when it was created (Pipeline.allocLocal); the real server answers the local address, which
  * the core owns like a VIP (ARCHITECTURE D4), and its reply RIP:rport → LIP:lport goes back as
  * VIP:vport → CIP:cport to the MAC the client's frames came from. The real servers need no
- * route to the clients, only to the local addresses. Port mapping allowed; TTL, TCP sequence
+ * route to the clients, only to the local addresses. Port mapping allowed; the TTL loses one
+ * (the pipeline, xmit/ttl.ts) as for every method; TCP sequence
  * numbers and options (MSS) unchanged: no SYN proxy, no TOA (the real servers see the local
  * address as the source). Checksums by RFC 1624, partial ones as NAT (rewrite.ts).
  */

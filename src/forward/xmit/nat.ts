@@ -2,7 +2,8 @@
  * NAT (masquerading, IPVS ip_vs_nat_xmit / handle_response): client packets get the real
  * server's address and port as destination; replies come back through the director and get
  * the virtual address and port back as source, then go to the MAC the client's frame came
- * from (ARCHITECTURE D7). Port mapping allowed. TTL is left alone, as IPVS does.
+ * from (ARCHITECTURE D7). Port mapping allowed. The TTL loses one both ways (the pipeline,
+ * xmit/ttl.ts: IPVS decrement_ttl for client packets, the kernel's ip_forward for replies).
  */
 import { D0, PORTS_CV, PORTS_D, STRIDE, V0 } from '../conn-table.js';
 import { M_NAT, type CoreDest } from '../dests.js';

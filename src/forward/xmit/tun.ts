@@ -33,7 +33,7 @@
  */
 import { A_DROP, A_IGNORE, MAX_MULTI } from '../actions.js';
 import { C0, F_METHOD_MASK, F_METHOD_SHIFT, FLAGS, KEY_IN, MAC_HI, MAC_LO, STRIDE, V0 } from '../conn-table.js';
-import { checksum, csumReplace16, fold16, pseudoSum6, sumBytes } from '../checksum.js';
+import { checksum, fold16, pseudoSum6, sumBytes } from '../checksum.js';
 import { M_TUN, TUN_CSUM, TUN_GRE, TUN_GUE, TUN_IPIP, TUN_NOCSUM, TUN_REMCSUM, type CoreDest } from '../dests.js';
 import { setMacs } from '../l2.js';
 import {
@@ -41,7 +41,7 @@ import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6, VIRTIO_NET_HDR_GSO_UDP_L4,
 } from '../packet.js';
 import type { IfaceRt, Pipeline } from '../pipeline.js';
-import { icmpFragNeeded, icmpTimeExceeded } from '../responder.js';
+import { icmpFragNeeded } from '../responder.js';
 import { gIndex } from '../stats.js';
 import type { XmitModule } from './types.js';
 
@@ -118,24 +118,16 @@ export function tunnelOut(pl: Pipeline, d: CoreDest, isIcmp: boolean): number {
   const dv = p.dv;
   const l3 = p.l3;
   const v4in = p.t.fam === 4;
-  // decrement_ttl(): the director is a hop.
+  // The pipeline decremented the TTL already (decrement_ttl(), xmit/ttl.ts); the outer header copies it.
   let ttl: number;
   let tos: number;
   let df = false;
   if (v4in) {
     ttl = b[l3 + 8]!;
-    if (ttl <= 1) return icmpTimeExceeded(pl, pl.inIf);
-    const w = dv.getUint16(l3 + 8);
-    dv.setUint16(l3 + 8, w - 256);
-    dv.setUint16(l3 + 10, csumReplace16(dv.getUint16(l3 + 10), w, w - 256));
-    ttl--;
     tos = b[l3 + 1]!;
     df = (b[l3 + 6]! & 0x40) !== 0;
   } else {
     ttl = b[l3 + 7]!;
-    if (ttl <= 1) return icmpTimeExceeded(pl, pl.inIf);
-    ttl--;
-    b[l3 + 7] = ttl;
     tos = ((b[l3]! & 15) << 4) | (b[l3 + 1]! >>> 4);
   }
   // INET_ECN_encapsulate(): the outer ECN field copies the inner one, CE becomes ECT(0).

@@ -20,15 +20,20 @@ const RS11 = '198.18.1.11';
 const RS12 = '198.18.1.12';
 
 const fromRouter = (s: Omit<FrameSpec, 'dstMac' | 'srcMac'>): number[] => frame({ dstMac: MAC.eth0, srcMac: MAC.router, ...s });
+/** A frame the director made itself (ARP, echo reply, RST, ICMP errors): TTL as given (64 by default). */
 const toRouter = (s: Omit<FrameSpec, 'dstMac' | 'srcMac'>): number[] => frame({ dstMac: MAC.router, srcMac: MAC.eth0, ...s });
-const toReal = (m: string, s: Omit<FrameSpec, 'dstMac' | 'srcMac'>): number[] => frame({ dstMac: m, srcMac: MAC.eth1, ...s });
+/** A reply forwarded to the client: the director is a hop (ip_forward), TTL one less than it came with. */
+const replyToRouter = (s: Omit<FrameSpec, 'dstMac' | 'srcMac'>): number[] => toRouter({ ...s, ttl: (s.ttl ?? 64) - 1 });
+/** A packet forwarded to a real server: TTL one less (IPVS decrement_ttl). */
+const toReal = (m: string, s: Omit<FrameSpec, 'dstMac' | 'srcMac'>): number[] => frame({ dstMac: m, srcMac: MAC.eth1, ...s, ttl: (s.ttl ?? 64) - 1 });
 const fromReal = (m: string, s: Omit<FrameSpec, 'dstMac' | 'srcMac'>): number[] => frame({ dstMac: MAC.eth1, srcMac: m, ...s });
 
 /** An ICMP error frame quoting `quoted` (an IP packet), trimmed to its IP header + 8 bytes. */
-function icmpError(l2: { dstMac: string; srcMac: string }, src: string, dst: string, type: number, code: number, rest: number[], quoted: number[]): number[] {
+/** `ttl`: 64 as sent; a relayed error is one less (ip_vs_icmp_xmit → decrement_ttl, or ip_forward). */
+function icmpError(l2: { dstMac: string; srcMac: string }, src: string, dst: string, type: number, code: number, rest: number[], quoted: number[], ttl = 64): number[] {
   const ihl = (quoted[0]! & 15) * 4;
   const q = quoted.slice(0, ihl + 8);
-  return frame({ ...l2, src, dst, l4: { proto: 'icmp', type, code, rest, payload: q } });
+  return frame({ ...l2, src, dst, ttl, l4: { proto: 'icmp', type, code, rest, payload: q } });
 }
 
 /** Sets an IPv4 address / port inside a quoted packet and recomputes its header checksum (not its L4 checksum: IPVS leaves it). */
@@ -61,7 +66,7 @@ function nat(): Fixture {
   steps.push({
     desc: 'NAT reply: SYN-ACK from the real server gets VIP:80 as source and goes to the MAC the client frame came from',
     if: 1, in: hex(fromReal(MAC.rs12, { src: RS12, dst: CLIENT, l4: tcp(8080, 40000, 'SA', 5000, 1001) })),
-    expect: { if: 0, out: hex(toRouter({ src: VIP, dst: CLIENT, l4: tcp(80, 40000, 'SA', 5000, 1001) })) },
+    expect: { if: 0, out: hex(replyToRouter({ src: VIP, dst: CLIENT, l4: tcp(80, 40000, 'SA', 5000, 1001) })) },
   });
   steps.push({
     desc: 'NAT in: the ACK of an existing connection follows it (no scheduling)',
@@ -78,14 +83,14 @@ function nat(): Fixture {
   steps.push({
     desc: 'ICMP frag-needed from the client side about a reply: to the real server, outer dst and quoted src rewritten (ip_vs_in_icmp)',
     if: 0, in: hex(icmpError({ dstMac: MAC.eth0, srcMac: MAC.router }, '198.18.0.254', VIP, 3, 4, [0, 0, 0x05, 0xa0], reply)),
-    expect: { if: 1, out: hex(icmpError({ dstMac: MAC.rs12, srcMac: MAC.eth1 }, '198.18.0.254', RS12, 3, 4, [0, 0, 0x05, 0xa0], patchQuoted(reply, 'src', RS12, 8080))) },
+    expect: { if: 1, out: hex(icmpError({ dstMac: MAC.rs12, srcMac: MAC.eth1 }, '198.18.0.254', RS12, 3, 4, [0, 0, 0x05, 0xa0], patchQuoted(reply, 'src', RS12, 8080), 63)) },
   });
   // ICMP frag-needed from a router on the real side about our forwarded CLIENT:40000 -> RS12:8080.
   const fwd = ipPacket({ src: CLIENT, dst: RS12, l4: tcp(40000, 8080, 'A', 1004, 5001, new Array(40).fill(9)) });
   steps.push({
     desc: 'ICMP frag-needed from the real side about a forwarded packet: to the client, outer src and quoted dst become the VIP (ip_vs_out_icmp)',
     if: 1, in: hex(icmpError({ dstMac: MAC.eth1, srcMac: MAC.rs11 }, '198.18.1.254', CLIENT, 3, 4, [0, 0, 0x05, 0xa0], fwd)),
-    expect: { if: 0, out: hex(icmpError({ dstMac: MAC.router, srcMac: MAC.eth0 }, VIP, CLIENT, 3, 4, [0, 0, 0x05, 0xa0], patchQuoted(fwd, 'dst', VIP, 80))) },
+    expect: { if: 0, out: hex(icmpError({ dstMac: MAC.router, srcMac: MAC.eth0 }, VIP, CLIENT, 3, 4, [0, 0, 0x05, 0xa0], patchQuoted(fwd, 'dst', VIP, 80), 63)) },
   });
   steps.push({
     desc: 'TCP ACK with no connection to a service: RST from the VIP (what the local stack does under IPVS)',
@@ -126,7 +131,7 @@ function icmp(): Fixture {
   steps.push({
     desc: 'DR ICMP relay: frag-needed from the client side about the real server\'s direct reply goes to the real server unchanged (ip_vs_in_icmp, DR)',
     if: 0, in: hex(icmpError({ dstMac: MAC.eth0, srcMac: MAC.router }, '198.18.0.254', VIP_DR, drErr.type, drErr.code, drErr.rest, drReply)),
-    expect: { if: 1, out: hex(icmpError({ dstMac: MAC.rs21, srcMac: MAC.eth1 }, '198.18.0.254', VIP_DR, drErr.type, drErr.code, drErr.rest, drReply)) },
+    expect: { if: 1, out: hex(icmpError({ dstMac: MAC.rs21, srcMac: MAC.eth1 }, '198.18.0.254', VIP_DR, drErr.type, drErr.code, drErr.rest, drReply, 63)) },
   });
   steps.push({
     desc: 'UDP NAT in: query to VIP:53 (the flow the next errors quote)',
@@ -137,23 +142,23 @@ function icmp(): Fixture {
   steps.push({
     desc: 'UDP ICMP port unreachable from the client about the answer: to the real server, outer dst and quoted src:sport rewritten (ip_vs_in_icmp)',
     if: 0, in: hex(icmpError({ dstMac: MAC.eth0, srcMac: MAC.router }, CLIENT, VIP, 3, 3, [0, 0, 0, 0], answer)),
-    expect: { if: 1, out: hex(icmpError({ dstMac: MAC.rs31, srcMac: MAC.eth1 }, CLIENT, RS31, 3, 3, [0, 0, 0, 0], patchQuoted(answer, 'src', RS31, 53))) },
+    expect: { if: 1, out: hex(icmpError({ dstMac: MAC.rs31, srcMac: MAC.eth1 }, CLIENT, RS31, 3, 3, [0, 0, 0, 0], patchQuoted(answer, 'src', RS31, 53), 63)) },
   });
   const query = ipPacket({ src: CLIENT, dst: RS31, l4: { proto: 'udp', sport: 33400, dport: 53, payload: q } });
   steps.push({
     desc: 'UDP ICMP host unreachable from the real side about a forwarded query: to the client, outer src and quoted dst:dport become VIP:53 (ip_vs_out_icmp)',
     if: 1, in: hex(icmpError({ dstMac: MAC.eth1, srcMac: MAC.rs11 }, '198.18.1.254', CLIENT, 3, 1, [0, 0, 0, 0], query)),
-    expect: { if: 0, out: hex(icmpError({ dstMac: MAC.router, srcMac: MAC.eth0 }, VIP, CLIENT, 3, 1, [0, 0, 0, 0], patchQuoted(query, 'dst', VIP, 53))) },
+    expect: { if: 0, out: hex(icmpError({ dstMac: MAC.router, srcMac: MAC.eth0 }, VIP, CLIENT, 3, 1, [0, 0, 0, 0], patchQuoted(query, 'dst', VIP, 53), 63)) },
   });
   steps.push({
     desc: 'ICMP source quench (type 4) about the answer is relayed like an unreachable (ip_vs_in_icmp: DEST_UNREACH, SOURCE_QUENCH, TIME_EXCEEDED)',
     if: 0, in: hex(icmpError({ dstMac: MAC.eth0, srcMac: MAC.router }, CLIENT, VIP, 4, 0, [0, 0, 0, 0], answer)),
-    expect: { if: 1, out: hex(icmpError({ dstMac: MAC.rs31, srcMac: MAC.eth1 }, CLIENT, RS31, 4, 0, [0, 0, 0, 0], patchQuoted(answer, 'src', RS31, 53))) },
+    expect: { if: 1, out: hex(icmpError({ dstMac: MAC.rs31, srcMac: MAC.eth1 }, CLIENT, RS31, 4, 0, [0, 0, 0, 0], patchQuoted(answer, 'src', RS31, 53), 63)) },
   });
   steps.push({
     desc: 'ICMP time exceeded (type 11) from the real side is relayed to the client',
     if: 1, in: hex(icmpError({ dstMac: MAC.eth1, srcMac: MAC.rs11 }, '198.18.1.254', CLIENT, 11, 0, [0, 0, 0, 0], query)),
-    expect: { if: 0, out: hex(icmpError({ dstMac: MAC.router, srcMac: MAC.eth0 }, VIP, CLIENT, 11, 0, [0, 0, 0, 0], patchQuoted(query, 'dst', VIP, 53))) },
+    expect: { if: 0, out: hex(icmpError({ dstMac: MAC.router, srcMac: MAC.eth0 }, VIP, CLIENT, 11, 0, [0, 0, 0, 0], patchQuoted(query, 'dst', VIP, 53), 63)) },
   });
   steps.push({
     desc: 'ICMP parameter problem (type 12) is not one IPVS relays: left alone',
@@ -202,7 +207,7 @@ function udp(): Fixture {
       {
         desc: 'UDP NAT reply: answer gets VIP:53 as source',
         if: 1, in: hex(fromReal(MAC.rs31, { src: '198.18.1.31', dst: CLIENT, l4: { proto: 'udp', sport: 53, dport: 33333, payload: [...q, 9] } })),
-        expect: { if: 0, out: hex(toRouter({ src: VIP, dst: CLIENT, l4: { proto: 'udp', sport: 53, dport: 33333, payload: [...q, 9] } })) },
+        expect: { if: 0, out: hex(replyToRouter({ src: VIP, dst: CLIENT, l4: { proto: 'udp', sport: 53, dport: 33333, payload: [...q, 9] } })) },
       },
       {
         desc: 'UDP NAT in with checksum 0 (none, IPv4): stays 0',
@@ -279,7 +284,7 @@ function ipv6(): Fixture {
       {
         desc: 'IPv6 NAT reply: source back to [VIP6]:80',
         if: 1, in: hex(fromReal(MAC.rs6, { src: '2001:db8:1::11', dst: CLIENT6, l4: tcp(8080, 42000, 'SA', 77, 10) })),
-        expect: { if: 0, out: hex(toRouter({ src: VIP6, dst: CLIENT6, l4: tcp(80, 42000, 'SA', 77, 10) })) },
+        expect: { if: 0, out: hex(replyToRouter({ src: VIP6, dst: CLIENT6, l4: tcp(80, 42000, 'SA', 77, 10) })) },
       },
     ],
   };
@@ -332,17 +337,17 @@ function gso(): Fixture {
       {
         desc: 'vnet: SYN (full checksum, no offload) to VIP:80',
         if: 0, vnet: true, in: hex(frame({ dstMac: MAC.eth0, srcMac: MAC.router, vnet: true, src: CLIENT, dst: VIP, l4: tcp(44000, 80, 'S', 1) })),
-        expect: { if: 1, out: hex(frame({ dstMac: MAC.rs12, srcMac: MAC.eth1, vnet: true, src: CLIENT, dst: RS12, l4: tcp(44000, 8080, 'S', 1) })) },
+        expect: { if: 1, out: hex(frame({ dstMac: MAC.rs12, srcMac: MAC.eth1, vnet: true, ttl: 63, src: CLIENT, dst: RS12, l4: tcp(44000, 8080, 'S', 1) })) },
       },
       {
         desc: 'vnet: 3000-byte GSO super-frame, CHECKSUM_PARTIAL: virtio header carried, partial sum updated for the new address only',
         if: 0, vnet: true, in: hex(frame({ dstMac: MAC.eth0, srcMac: MAC.router, vnet: true, gsoSize: 1448, src: CLIENT, dst: VIP, l4: { ...tcp(44000, 80, 'A', 2, 1, payload), partial: true } })),
-        expect: { if: 1, out: hex(frame({ dstMac: MAC.rs12, srcMac: MAC.eth1, vnet: true, gsoSize: 1448, src: CLIENT, dst: RS12, l4: { ...tcp(44000, 8080, 'A', 2, 1, payload), partial: true } })) },
+        expect: { if: 1, out: hex(frame({ dstMac: MAC.rs12, srcMac: MAC.eth1, vnet: true, ttl: 63, gsoSize: 1448, src: CLIENT, dst: RS12, l4: { ...tcp(44000, 8080, 'A', 2, 1, payload), partial: true } })) },
       },
       {
         desc: 'vnet: reply GSO super-frame with a partial checksum, back to the client',
         if: 1, vnet: true, in: hex(frame({ dstMac: MAC.eth1, srcMac: MAC.rs12, vnet: true, gsoSize: 1448, src: RS12, dst: CLIENT, l4: { ...tcp(8080, 44000, 'A', 1, 3002, payload), partial: true } })),
-        expect: { if: 0, out: hex(frame({ dstMac: MAC.router, srcMac: MAC.eth0, vnet: true, gsoSize: 1448, src: VIP, dst: CLIENT, l4: { ...tcp(80, 44000, 'A', 1, 3002, payload), partial: true } })) },
+        expect: { if: 0, out: hex(frame({ dstMac: MAC.router, srcMac: MAC.eth0, vnet: true, ttl: 63, gsoSize: 1448, src: VIP, dst: CLIENT, l4: { ...tcp(80, 44000, 'A', 1, 3002, payload), partial: true } })) },
       },
     ],
   };
@@ -416,8 +421,38 @@ function tunGso(): Fixture {
   };
 }
 
+/** TTL / hop limit at the director (IPVS decrement_ttl, Linux 5.3+; ip_forward for replies). */
+function ttl(): Fixture {
+  const syn1 = { src: CLIENT, dst: VIP, ttl: 1, l4: tcp(45000, 80, 'S', 1) };
+  const dr1 = { src: CLIENT, dst: VIP_DR, ttl: 1, l4: tcp(45002, 80, 'S', 1) };
+  const v61 = { src: CLIENT6, dst: VIP6, ttl: 1, l4: tcp(45003, 80, 'S', 1) };
+  return {
+    description: 'TTL: every forwarded packet loses one; at 1 the client hears time exceeded, a reply is dropped',
+    setup: 'standard',
+    steps: [
+      { desc: 'NAT in, TTL 1: ICMP time exceeded (11/0) from the VIP quoting the packet, nothing forwarded (the connection is scheduled, as IPVS does, on .12)',
+        if: 0, in: hex(fromRouter(syn1)),
+        expect: { if: 0, out: hex(toRouter({ src: VIP, dst: CLIENT, id: 0, l4: { proto: 'icmp', type: 11, code: 0, rest: [0, 0, 0, 0], payload: ipPacket(syn1) } })) } },
+      { desc: 'NAT in, TTL 2: forwarded with TTL 1 (the next real server in rr order, .11), header checksum updated',
+        if: 0, in: hex(fromRouter({ src: CLIENT, dst: VIP, ttl: 2, l4: tcp(45001, 80, 'S', 1) })),
+        expect: { if: 1, out: hex(toReal(MAC.rs11, { src: CLIENT, dst: RS11, ttl: 2, l4: tcp(45001, 8080, 'S', 1) })) } },
+      { desc: 'NAT reply, TTL 1: dropped (the kernel\'s ip_forward would not pass it either)',
+        if: 1, in: hex(fromReal(MAC.rs11, { src: RS11, dst: CLIENT, ttl: 1, l4: tcp(8080, 45001, 'SA', 9, 2) })), expect: 'drop' },
+      { desc: 'NAT reply, TTL 255: forwarded with 254',
+        if: 1, in: hex(fromReal(MAC.rs11, { src: RS11, dst: CLIENT, ttl: 255, l4: tcp(8080, 45001, 'SA', 9, 2) })),
+        expect: { if: 0, out: hex(replyToRouter({ src: VIP, dst: CLIENT, ttl: 255, l4: tcp(80, 45001, 'SA', 9, 2) })) } },
+      { desc: 'DR in, TTL 1: time exceeded from the DR VIP',
+        if: 0, in: hex(fromRouter(dr1)),
+        expect: { if: 0, out: hex(toRouter({ src: VIP_DR, dst: CLIENT, id: 0, l4: { proto: 'icmp', type: 11, code: 0, rest: [0, 0, 0, 0], payload: ipPacket(dr1) } })) } },
+      { desc: 'IPv6 NAT in, hop limit 1: ICMPv6 time exceeded (3/0) from the VIP',
+        if: 0, in: hex(fromRouter(v61)),
+        expect: { if: 0, out: hex(toRouter({ src: VIP6, dst: CLIENT6, ttl: 64, l4: { proto: 'icmpv6', type: 3, code: 0, rest: [0, 0, 0, 0], payload: ipPacket(v61) } })) } },
+    ],
+  };
+}
+
 const dir = new URL('.', import.meta.url);
-for (const [name, f] of Object.entries({ nat: nat(), dr: dr(), udp: udp(), icmp: icmp(), responder: responder(), ipv6: ipv6(), bad: bad(), gso: gso(), tun: tun(), 'tun-gso': tunGso() })) {
+for (const [name, f] of Object.entries({ nat: nat(), dr: dr(), udp: udp(), icmp: icmp(), responder: responder(), ipv6: ipv6(), bad: bad(), gso: gso(), tun: tun(), 'tun-gso': tunGso(), ttl: ttl() })) {
   writeFileSync(new URL(`${name}.json`, dir), JSON.stringify(f, null, 2) + '\n');
 }
 console.log('fixtures written');

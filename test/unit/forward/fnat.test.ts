@@ -82,15 +82,15 @@ test('FNAT: CIP:cport → VIP:vport leaves as LIP:lport → RIP:rport (sequence 
   assert.equal(lip, LIPS[0], 'round-robin: the first local address');
   assert.ok(lport >= LPORT_MIN && lport <= LPORT_MAX, `lport ${lport}`);
   const rs = r.out![33] === 52 ? [R52, M52] as const : [R51, M51] as const;
-  assert.equal(hex(r.out!), hex(frame({ dstMac: rs[1], srcMac: MAC.eth1, src: lip, dst: rs[0], l4: tcp(lport, 8080, 'S', 7777, 0, payload) })));
+  assert.equal(hex(r.out!), hex(frame({ dstMac: rs[1], srcMac: MAC.eth1, ttl: 63, src: lip, dst: rs[0], l4: tcp(lport, 8080, 'S', 7777, 0, payload) })));
   assert.deepEqual(verifyFrame(r.out!), []);
   const back = run.run(fromReal(rs[1], { src: rs[0], dst: lip, l4: tcp(8080, lport, 'SA', 9000, 7778) }), 1);
   assert.equal(back.action, A_TX);
   assert.equal(back.outIf, 0);
-  assert.equal(hex(back.out!), hex(frame({ dstMac: MAC.router, srcMac: MAC.eth0, src: VIP, dst: CLIENT, l4: tcp(80, 40000, 'SA', 9000, 7778) })));
+  assert.equal(hex(back.out!), hex(frame({ dstMac: MAC.router, srcMac: MAC.eth0, ttl: 63, src: VIP, dst: CLIENT, l4: tcp(80, 40000, 'SA', 9000, 7778) })));
   // The client's next segment finds the same connection.
   const ack = run.run(fromClient({ src: CLIENT, dst: VIP, l4: tcp(40000, 80, 'A', 7778, 9001, [1, 2, 3]) }), 0);
-  assert.equal(hex(ack.out!), hex(frame({ dstMac: rs[1], srcMac: MAC.eth1, src: lip, dst: rs[0], l4: tcp(lport, 8080, 'A', 7778, 9001, [1, 2, 3]) })));
+  assert.equal(hex(ack.out!), hex(frame({ dstMac: rs[1], srcMac: MAC.eth1, ttl: 63, src: lip, dst: rs[0], l4: tcp(lport, 8080, 'A', 7778, 9001, [1, 2, 3]) })));
   const c = pl.counters();
   assert.equal(c.forwarded_in, 2);
   assert.equal(c.forwarded_out, 1);
@@ -167,7 +167,7 @@ test('FNAT: ICMP errors both ways: from the client side to the real server as if
   assert.equal(e1.outIf, 1);
   const want1 = ipPacket({ src: rs[0], dst: lip, l4: tcp(8080, lport, 'A', 5, 2, [0, 0, 0, 0]) }).slice(0, 28);
   // (The quote holds the ports and the sequence number; the quoted IP header checksum follows the rewrite.)
-  assert.equal(hex(e1.out!), hex(frame({ dstMac: rs[1], srcMac: MAC.eth1, src: lip, dst: rs[0], l4: { proto: 'icmp', type: 3, code: 4, rest: [0, 0, 5, 0xa0], payload: want1 } })));
+  assert.equal(hex(e1.out!), hex(frame({ dstMac: rs[1], srcMac: MAC.eth1, ttl: 63, src: lip, dst: rs[0], l4: { proto: 'icmp', type: 3, code: 4, rest: [0, 0, 5, 0xa0], payload: want1 } })));
   assert.deepEqual(verifyFrame(e1.out!), []);
   // The real server's side: port unreachable about LIP:lport → RIP:8080, to the local address.
   const q2 = ipPacket({ src: lip, dst: rs[0], l4: tcp(lport, 8080, 'A', 2, 5, [0, 0, 0, 0]) }).slice(0, 28);
@@ -175,7 +175,7 @@ test('FNAT: ICMP errors both ways: from the client side to the real server as if
   assert.equal(e2.action, A_TX);
   assert.equal(e2.outIf, 0);
   const want2 = ipPacket({ src: CLIENT, dst: VIP, l4: tcp(41000, 80, 'A', 2, 5, [0, 0, 0, 0]) }).slice(0, 28);
-  assert.equal(hex(e2.out!), hex(frame({ dstMac: MAC.router, srcMac: MAC.eth0, src: VIP, dst: CLIENT, l4: { proto: 'icmp', type: 3, code: 3, rest: [0, 0, 0, 0], payload: want2 } })));
+  assert.equal(hex(e2.out!), hex(frame({ dstMac: MAC.router, srcMac: MAC.eth0, ttl: 63, src: VIP, dst: CLIENT, l4: { proto: 'icmp', type: 3, code: 3, rest: [0, 0, 0, 0], payload: want2 } })));
   assert.deepEqual(verifyFrame(e2.out!), []);
   assert.equal(pl.counters().icmp_relayed, 2);
 });
@@ -186,10 +186,10 @@ test('FNAT over IPv6: the IPv6 local address; both directions; a partial checksu
   const r = run.run(frame({ dstMac: MAC.eth0, srcMac: MAC.router, vnet: true, src: CLIENT6, dst: VIP6, l4: { ...tcp(42000, 80, 'S', 3), partial: true } }), 0, 1, true);
   assert.equal(r.action, A_TX);
   const lport = (r.out![10 + 54]! << 8) | r.out![10 + 55]!;
-  assert.equal(hex(r.out!), hex(frame({ dstMac: M6, srcMac: MAC.eth1, vnet: true, src: LIP6, dst: R6, l4: { ...tcp(lport, 8080, 'S', 3), partial: true } })));
+  assert.equal(hex(r.out!), hex(frame({ dstMac: M6, srcMac: MAC.eth1, ttl: 63, vnet: true, src: LIP6, dst: R6, l4: { ...tcp(lport, 8080, 'S', 3), partial: true } })));
   assert.deepEqual(verifyFrame(r.out!, true), []);
   const back = run.run(frame({ dstMac: MAC.eth1, srcMac: M6, vnet: true, src: R6, dst: LIP6, l4: { ...tcp(8080, lport, 'SA', 9, 4), partial: true } }), 1, 1, true);
-  assert.equal(hex(back.out!), hex(frame({ dstMac: MAC.router, srcMac: MAC.eth0, vnet: true, src: VIP6, dst: CLIENT6, l4: { ...tcp(80, 42000, 'SA', 9, 4), partial: true } })));
+  assert.equal(hex(back.out!), hex(frame({ dstMac: MAC.router, srcMac: MAC.eth0, ttl: 63, vnet: true, src: VIP6, dst: CLIENT6, l4: { ...tcp(80, 42000, 'SA', 9, 4), partial: true } })));
   assert.equal(pl.listConns().find((x) => x.source.includes(CLIENT6))!.local, `[${LIP6}]:${lport}`);
 });
 
