@@ -199,10 +199,11 @@ export function fanoutProgram(spec: FanoutSpec): Uint32Array {
   // ── IPv4 (offsets from the IP header). Classic BPF jumps only forward, so the ICMP
   // section comes first and everything ends in one hash tail. ──
   a.label('v4').op(LD | B | ABS, 9).op(JMP | JEQ | K, 1, 0, 1).ja('icmp4').ja('plain4');
-  // ICMP errors (3 unreachable, 4 source quench, 11 time exceeded, 12 parameter problem):
-  // the quoted header starts 8 bytes after the outer header (X = outer IHL × 4).
+  // ICMP errors the pipeline relays (3 unreachable, 4 source quench, 11 time exceeded, as
+  // ip_vs_in_icmp; any other type is hashed like a plain frame): the quoted header starts 8
+  // bytes after the outer header (X = outer IHL × 4).
   a.label('icmp4').op(LDX | B | MSH, 0).op(LD | B | IND, 0);
-  for (const t of [3, 4, 11, 12]) a.op(JMP | JEQ | K, t, 0, 1).ja('inner4');
+  for (const t of [3, 4, 11]) a.op(JMP | JEQ | K, t, 0, 1).ja('inner4');
   a.ja('plain4');
   a.label('inner4');
   // An error about one of TUN's outer packets (IP-in-IP, GRE): the client is the source of the

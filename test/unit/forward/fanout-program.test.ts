@@ -155,6 +155,9 @@ test('IPv4 ICMP errors follow the quoted connection, from either side, outer opt
   // Echo requests hash by their source.
   const echo = v4(client, '198.18.0.10', 1, [8, 0, 0, 0, 0, 0, 0, 0]);
   assert.equal(runCbpf(prog, echo, 0x0800), want);
+  // Parameter problem (12) is not relayed (ip_vs_in_icmp): hashed by its own source, a router.
+  assert.equal(runCbpf(prog, icmp4Error(12, v4('198.18.0.10', client, 6)), 0x0800), fanoutHash([0xc6120901], [spec.mask4]));
+  assert.notEqual(want, fanoutHash([0xc6120901], [spec.mask4]), 'the two hashes differ, so the case is told apart');
 });
 
 test('IPv6: request, NAT reply, ICMPv6 errors and the /64 agree', () => {
