@@ -53,10 +53,10 @@ export { MAX_MULTI, TUN_HEADROOM } from './actions.js';
 /**
  * Connection sync (src/sync/) as the pipeline sees it: told of every packet from the client
  * side of a connection, after its state transition and new deadline (ip_vs_in_hook calls
- * ip_vs_sync_conn there), with the interface it came in on. Null = sync not configured.
+ * ip_vs_sync_conn there). Null = sync not configured.
  */
 export interface ConnSyncSink {
-  input(r: number, ifSlot: number): void;
+  input(r: number): void;
 }
 
 /** An interface the core receives and sends on. */
@@ -979,7 +979,7 @@ export class Pipeline {
     const p = this.p;
     if (e[o + MAC_LO] === 0 && e[o + MAC_HI] === 0) {
       // A synced connection whose client-side MAC the peer did not send (a kernel master):
-      // learnt from the client's next packet (src/sync/worker-sync.ts).
+      // learnt from the client's next packet (toReal).
       this.g[GI_NO_CLIENT_MAC]!++;
       return A_DROP;
     }
@@ -1184,7 +1184,15 @@ export class Pipeline {
     const o = r * STRIDE;
     const ticks = p.t.proto === IPPROTO_TCP ? this.tcpTransition(r, DIR_INPUT) : this.udpTicks;
     this.conns.touch(r, this.now + ticks);
-    if (this.syncSink !== null) this.syncSink.input(r, this.inIf);
+    if (e[o + MAC_LO] === 0 && e[o + MAC_HI] === 0) {
+      // A synced connection without the client's MAC (a kernel master does not send it): its
+      // first client packet gives it, and the interface it came in on.
+      e[o + MAC_HI] = macHiAt(p.b, p.frame + 6);
+      e[o + MAC_LO] = macLoAt(p.b, p.frame + 6);
+      e[o + FLAGS] = ((e[o + FLAGS]! & 0xff00ffff) | ((this.inIf & 255) << 16)) >>> 0;
+      this.g[GI_MAC_LEARNT]!++;
+    }
+    if (this.syncSink !== null) this.syncSink.input(r);
     const svc = this.services[e[o + SVC]!];
     const bytes = p.ipLen;
     if (svc && svc.statsSlot >= 0) {
@@ -1616,4 +1624,5 @@ const GI_ICMP_BAD_CSUM = gIndex('icmp_bad_checksum');
 const GI_VLAN_CROSS = gIndex('vlan_cross_if');
 const GI_CREATED = gIndex('conns_created');
 const GI_NO_CLIENT_MAC = gIndex('no_client_mac');
+const GI_MAC_LEARNT = gIndex('client_mac_learnt');
 const GI_NO_LOCAL_PORT = gIndex('no_local_port');

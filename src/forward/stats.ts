@@ -45,8 +45,9 @@ export const GLOBAL_COUNTERS = [
   // frames the kernel dropped because the socket or ring was full (PACKET_STATISTICS), frames
   // sendmmsg did not take after retries.
   'wakeups', 'rx_batches', 'rx_kernel_drops', 'tx_short',
-  // A reply on a synced connection whose client MAC is not known yet (src/sync/): dropped.
-  'no_client_mac',
+  // A reply on a synced connection whose client MAC is not known yet (src/sync/): dropped; the
+  // client's next packet gives it (learnt).
+  'no_client_mac', 'client_mac_learnt',
 ] as const;
 export type GlobalCounter = (typeof GLOBAL_COUNTERS)[number];
 

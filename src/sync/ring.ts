@@ -25,12 +25,12 @@
  * one expired, a new one made), `stale` (an expiry report for a connection already
  * replaced: ignored), `no_service` / `no_dest` (no such service or real server here: not
  * inserted), `dest_method` (the real server's method here cannot take it), `table_full`,
- * `linked` (a connection tied to its persistence template), `client_mac_learnt`.
+ * `linked` (a connection tied to its persistence template).
  */
 export const WORKER_SYNC_COUNTERS = [
   'entries_recorded', 'templates_recorded', 'unsupported_method',
   'conns_inserted', 'templates_inserted', 'updated', 'replaced', 'stale', 'no_service', 'no_dest', 'dest_method', 'table_full',
-  'linked', 'client_mac_learnt', 'unsupported_family',
+  'linked', 'unsupported_family',
 ] as const;
 export type WorkerSyncCounter = (typeof WORKER_SYNC_COUNTERS)[number];
 /** Index of a counter in SyncRing.counters. */

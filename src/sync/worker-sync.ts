@@ -43,7 +43,6 @@ import type { ServiceRt } from '../forward/services.js';
 import { xmitByCode } from '../forward/xmit/index.js';
 import { createPersistenceKey, persistenceTemplateKey } from '../forward/schedulers/persistence-key.js';
 import type { FlowKey } from '../forward/schedulers/types.js';
-import { macHiAt, macLoAt } from '../forward/l2.js';
 import {
   createSyncEntry, readEntry, writeEntry, type SyncEntry,
   IP_VS_CONN_F_BACKUP_MASK, IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_INACTIVE, IP_VS_CONN_F_MASQ,
@@ -79,7 +78,6 @@ const C_NO_DEST = counterIndex('no_dest');
 const C_DEST_METHOD = counterIndex('dest_method');
 const C_TABLE_FULL = counterIndex('table_full');
 const C_LINKED = counterIndex('linked');
-const C_MAC_LEARNT = counterIndex('client_mac_learnt');
 
 /** IPVS forwarding method bits of an M_* code (FULLNAT has none: -1). */
 function fwdOf(method: number): number {
@@ -117,18 +115,10 @@ export class WorkerSync implements ConnSyncSink {
 
   // ───────────────────────────── master: the per-packet path ─────────────────────────────
 
-  /** A packet from the client side of connection r arrived on interface ifSlot (ip_vs_in_hook → ip_vs_sync_conn). */
-  input(r: number, ifSlot: number): void {
+  /** A packet from the client side of connection r arrived (ip_vs_in_hook → ip_vs_sync_conn). */
+  input(r: number): void {
     const e = this.pl.conns.e;
     const o = r * STRIDE;
-    if (e[o + MAC_LO] === 0 && e[o + MAC_HI] === 0) {
-      // A synced connection without the client's MAC: its first client packet gives it.
-      const p = this.pl.p;
-      e[o + MAC_HI] = macHiAt(p.b, p.frame + 6);
-      e[o + MAC_LO] = macLoAt(p.b, p.frame + 6);
-      e[o + FLAGS] = ((e[o + FLAGS]! & 0xff00ffff) | ((ifSlot & 255) << 16)) >>> 0;
-      this.c[C_MAC_LEARNT]!++;
-    }
     if (!this.master) return;
     const rules = this.rules;
     const svc = this.pl.services[e[o + SVC]!];

@@ -217,7 +217,8 @@ test('backup: an entry without the client MAC (a kernel master): replies wait fo
   assert.equal(early.action, A_DROP);
   assert.equal(b.pl.counters().no_client_mac, 1);
   assert.equal(b.run.run(fromClient(41002, 'PA', 5), 0, 2).action, A_TX);
-  assert.deepEqual(counters(b.ring), { conns_inserted: 1, client_mac_learnt: 1 });
+  assert.deepEqual(counters(b.ring), { conns_inserted: 1 });
+  assert.equal(b.pl.counters().client_mac_learnt, 1);
   const reply = b.run.run(fromReal('198.18.1.11', MAC.rs11, 41002, 'PA'), 1, 3);
   assert.equal(reply.action, A_TX);
   assert.deepEqual([...reply.out!.subarray(0, 6)], mac(MAC.router));
